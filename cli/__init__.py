@@ -1,0 +1,1 @@
+"""The civledger command line: parse, call one register method, print."""

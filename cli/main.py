@@ -1,0 +1,82 @@
+"""The `civledger` command: one typer app; errors are one line on stderr with a documented code.
+
+Exit codes: 0 done; 2 bad input; 3 refused by a rule (or a reference reused for another act);
+4 unknown ID; 5 the ledger no longer matches its tamper-evident log; 1 store unreachable,
+outcome unknown, or an unexpected error.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
+
+from cli import clerk
+from cli.runtime import debug_enabled
+from domain.errors import CivledgerError
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"civledger: error: {' '.join(message.split())}\n")
+    sys.exit(code)
+
+
+class OneLineErrors(TyperGroup):
+    """Runs a command and turns every error into one line on stderr and an exit code."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        extra.pop("standalone_mode", None)
+        try:
+            return super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        except CivledgerError as error:
+            if debug_enabled():
+                traceback.print_exc()
+            _fail(error.message, error.exit_code)
+        except NoArgsIsHelpError as shown:
+            typer.echo(shown.ctx.get_help() if shown.ctx else shown.format_message())
+            sys.exit(0)
+        except UsageError as error:
+            _fail(error.format_message(), 2)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
+        except typer.Abort:
+            sys.stderr.write("civledger: interrupted\n")
+            sys.exit(130)
+        except KeyboardInterrupt:
+            sys.stderr.write("civledger: interrupted\n")
+            sys.exit(130)
+        except Exception as error:  # noqa: BLE001 (last resort: one line, exit 1)
+            if debug_enabled():
+                traceback.print_exc()
+            _fail(f"unexpected error: {type(error).__name__}: {error}", 1)
+        return None
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    name="civledger",
+    help="civledger: an event-sourced civil-status ledger with personal ID numbers.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+clerk.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Text output for people. Machines use --json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.application import HistoryEntry
+from domain.reference import REFERENCE
+
+#: A registration recorded this many days after its legal date is marked late in `history`.
+LATE_AFTER_DAYS = 60
+
+
+def person_text(doc: dict[str, Any]) -> str:
+    province = doc["birth_province"]
+    lines = [
+        f"{doc['name']}",
+        f"  id number      {doc['id_number'] or '(none)'}",
+        f"  person id      {doc['person_id']}",
+        f"  status         {doc['status']}",
+        f"  sex            {doc['sex']}",
+        f"  born           {doc['born']} in {province} {REFERENCE.name_of(province) or ''}".rstrip(),
+        f"  nationality    {doc['nationality']}",
+    ]
+    optional = [
+        ("ethnicity", doc.get("ethnicity")),
+        ("place of birth", doc.get("place_of_birth")),
+        ("died on", doc.get("died_on")),
+        ("renounced on", doc.get("renounced_on")),
+        ("merged into", doc.get("merged_into")),
+    ]
+    lines += [f"  {label:<14} {value}" for label, value in optional if value]
+    if doc["cancelled_id_numbers"]:
+        lines.append(f"  cancelled      {', '.join(doc['cancelled_id_numbers'])}")
+    lines.append(f"  version        {doc['version']}")
+    return "\n".join(lines)
+
+
+def is_late(entry: HistoryEntry) -> bool:
+    event = entry.event
+    recorded_on = event.recorded_at.date()
+    return (recorded_on - event.occurred_on).days > LATE_AFTER_DAYS
+
+
+def history_document(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
+    return [
+        {
+            "position": entry.position,
+            "type": type(entry.event).__name__,
+            "occurred_on": entry.event.occurred_on.isoformat(),
+            "recorded_at": entry.event.recorded_at.isoformat(),
+            "clerk": entry.event.clerk,
+            "office": entry.event.office,
+            "reference": entry.event.reference,
+            "data": entry.event.data(),
+            "late": is_late(entry),
+        }
+        for entry in entries
+    ]
+
+
+def history_text(entries: list[HistoryEntry]) -> str:
+    lines = []
+    for item in history_document(entries):
+        data = ", ".join(f"{k}={v}" for k, v in item["data"].items() if v is not None)
+        late = "  LATE" if item["late"] else ""
+        lines.append(
+            f"#{item['position']:<6} {item['occurred_on']}  {item['type']:<22} "
+            f"{item['reference']} ({item['office']}, {item['clerk']}, recorded "
+            f"{item['recorded_at'][:19]}){late}"
+            + (f"\n         {data}" if data else "")
+        )
+    return "\n".join(lines)

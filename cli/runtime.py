@@ -1,0 +1,81 @@
+"""What every command shares: options, opening the register, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from domain.application import CivilRegister
+from domain.commands import Clerking
+from domain.errors import InvalidInput
+
+_debug = False
+
+
+def _set_debug(value: bool) -> bool:
+    global _debug  # noqa: PLW0603 (one process-wide switch for tracebacks)
+    _debug = _debug or value
+    return value
+
+
+def debug_enabled() -> bool:
+    return _debug
+
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="CIVLEDGER_STORE",
+        help="Event store URL: sqlite:///FILE (default sqlite:///civledger.sqlite) "
+        "or postgresql://user[:password]@host[:port]/dbname.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")
+]
+DebugOpt = Annotated[
+    bool,
+    typer.Option(
+        "--debug", help="Show the traceback of an unexpected error.", callback=_set_debug
+    ),
+]
+ClerkOpt = Annotated[
+    str | None,
+    typer.Option(envvar="CIVLEDGER_CLERK", help="Clerk recording the act.", show_default=False),
+]
+OfficeOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="CIVLEDGER_OFFICE", help="Office where the act is recorded.", show_default=False
+    ),
+]
+ReferenceOpt = Annotated[
+    str,
+    typer.Option(help="The act's reference: certificate, register entry or decision number."),
+]
+
+
+def open_register(store: str | None) -> CivilRegister:
+    return CivilRegister(store)
+
+
+def clerking(clerk: str | None, office: str | None, reference: str) -> Clerking:
+    if not clerk:
+        raise InvalidInput("a clerk is required: --clerk or CIVLEDGER_CLERK")
+    if not office:
+        raise InvalidInput("an office is required: --office or CIVLEDGER_OFFICE")
+    return Clerking.parse(clerk=clerk, office=office, reference=reference)
+
+
+def emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def note(message: str) -> None:
+    """A remark for people, on stderr, so stdout stays parseable."""
+    sys.stderr.write(f"civledger: {message}\n")

@@ -1,0 +1,81 @@
+"""Maps pydantic events to the library's stored events and back.
+
+The stored state is the event's JSON without the originator id and version (the store keeps
+those in their own columns). Dates are ISO strings, datetimes ISO 8601 with their offset.
+An event class above version 1 stores `class_version`; older states are upcast on the way in.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
+
+from domain.events import EVENTS_BY_TOPIC, RegisterEvent
+
+_OUTSIDE_STATE = {"originator_id", "originator_version"}
+
+
+def encode_state(event: RegisterEvent) -> bytes:
+    """The canonical JSON bytes of an event's state, as stored (before any cipher)."""
+    state = event.model_dump(mode="json", exclude=_OUTSIDE_STATE)
+    if type(event).class_version > 1:
+        state["class_version"] = type(event).class_version
+    return json.dumps(state, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode_state(topic: str, originator_id: UUID, version: int, state: bytes) -> RegisterEvent:
+    """Rebuild an event from its topic and stored (plain) state, upcasting older versions."""
+    try:
+        cls = EVENTS_BY_TOPIC[topic]
+    except KeyError:
+        raise MapperDeserialisationError(f"unknown event topic {topic!r}") from None
+    data: dict[str, Any] = json.loads(state)
+    from_version = data.pop("class_version", 1)
+    while from_version < cls.class_version:
+        getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(data)
+        from_version += 1
+    data["originator_id"] = originator_id
+    data["originator_version"] = version
+    return cls.model_validate(data)
+
+
+class EventMapper(Mapper[UUID]):
+    """The library's Mapper, for pydantic events with stable topics."""
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        event = cast(RegisterEvent, domain_event)
+        state = encode_state(event)
+        if self.compressor:
+            state = self.compressor.compress(state)
+        if self.cipher:
+            state = self.cipher.encrypt(state)
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=type(event).TOPIC,
+            state=state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        state = stored_event.state
+        try:
+            if self.cipher:
+                state = self.cipher.decrypt(state)
+            if self.compressor:
+                state = self.compressor.decompress(state)
+        except Exception as error:
+            raise MapperDeserialisationError(
+                f"cannot decrypt the event at {stored_event.originator_id} "
+                f"v{stored_event.originator_version}: {error}"
+            ) from error
+        originator_id = stored_event.originator_id
+        if not isinstance(originator_id, UUID):
+            originator_id = UUID(str(originator_id))
+        event = decode_state(
+            stored_event.topic, originator_id, stored_event.originator_version, state
+        )
+        return cast(DomainEventProtocol[UUID], event)

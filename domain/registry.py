@@ -1,0 +1,97 @@
+"""Uniqueness kept by the store: ID-number claims and recorded acts.
+
+A claim's aggregate id derives from the number (uuid5), and an act's from (kind, office,
+reference). Both are saved in the same `save()` as the person's events, so a second claim of a
+number, or a second recording of an act, fails inside the store's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+from uuid import UUID, uuid5
+
+from domain.aggregate import ActBasis, Aggregate, applies
+from domain.events import ActRecorded, IdNumberClaimed
+from domain.values import IdNumber, Sex
+
+NAMESPACE_CLAIM = UUID("6f1c1b8e-4f5e-5b8a-9a53-3c3b1c0d1a01")
+NAMESPACE_ACT = UUID("6f1c1b8e-4f5e-5b8a-9a53-3c3b1c0d1a02")
+NAMESPACE_PERSON = UUID("6f1c1b8e-4f5e-5b8a-9a53-3c3b1c0d1a03")
+
+
+def claim_id(number: IdNumber | str) -> UUID:
+    return uuid5(NAMESPACE_CLAIM, str(number))
+
+
+def act_key(kind: str, office: str, reference: str) -> str:
+    return f"{kind}\x1f{office}\x1f{reference}"
+
+
+def act_id(kind: str, office: str, reference: str) -> UUID:
+    return uuid5(NAMESPACE_ACT, act_key(kind, office, reference))
+
+
+def person_id_for_birth(office: str, reference: str) -> UUID:
+    """A person's id derives from their birth act, so a replayed registration is the same person."""
+    return uuid5(NAMESPACE_PERSON, act_key("birth", office, reference))
+
+
+def fingerprint(kind: str, content: dict[str, Any]) -> str:
+    """SHA-256 of the act's content in canonical JSON: same act, same fingerprint."""
+    canonical = json.dumps(
+        {"kind": kind, **content}, sort_keys=True, separators=(",", ":"), default=str,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class IdNumberClaim(Aggregate):
+    """The forever claim of one number by one person. A cancelled number's claim stays."""
+
+    def __init__(self, id: UUID) -> None:  # noqa: A002
+        super().__init__(id)
+        self.id_number = ""
+        self.person_id: UUID | None = None
+
+    @classmethod
+    def claim(cls, number: IdNumber, person_id: UUID, basis: ActBasis, on: Any) -> IdNumberClaim:
+        claim = cls(claim_id(number))
+        claim._trigger(IdNumberClaimed, basis, on, id_number=str(number), person_id=person_id)
+        return claim
+
+    @applies(IdNumberClaimed)
+    def _claimed(self, e: IdNumberClaimed) -> None:
+        self.id_number = e.id_number
+        self.person_id = e.person_id
+
+
+class RecordedAct(Aggregate):
+    """One recorded act; a retry of it finds this and reports the existing result."""
+
+    def __init__(self, id: UUID) -> None:  # noqa: A002
+        super().__init__(id)
+        self.kind = ""
+        self.fingerprint = ""
+        self.person_id: UUID | None = None
+
+    @classmethod
+    def record(
+        cls, kind: str, digest: str, person_id: UUID, basis: ActBasis, on: Any
+    ) -> RecordedAct:
+        act = cls(act_id(kind, basis.office, basis.reference))
+        act._trigger(ActRecorded, basis, on, kind=kind, fingerprint=digest, person_id=person_id)
+        return act
+
+    @applies(ActRecorded)
+    def _recorded(self, e: ActRecorded) -> None:
+        self.kind = e.kind
+        self.fingerprint = e.fingerprint
+        self.person_id = e.person_id
+
+
+def draw_number(province: str, sex: Sex, year: int) -> IdNumber:
+    """Six random digits from a cryptographic source; never sequential (order must not leak)."""
+    return IdNumber.compose(province, sex, year, secrets.randbelow(1_000_000))

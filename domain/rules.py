@@ -1,0 +1,313 @@
+"""The register's rules, one named object each, so each can be listed and tested alone.
+
+A command method builds the rules that apply to it and calls `check()`. Event application never
+re-runs them, so replaying old events never depends on today's rules.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+from uuid import UUID
+
+from domain.errors import CivledgerError, InvalidInput, RuleBroken
+from domain.values import FIRST_YEAR, Nationality
+
+if TYPE_CHECKING:
+    from domain.person import Person
+
+
+class Rule(ABC):
+    """A legal condition. `is_broken()` decides; `message()` explains in one line."""
+
+    error: ClassVar[type[CivledgerError]] = RuleBroken
+
+    @abstractmethod
+    def is_broken(self) -> bool: ...
+
+    @abstractmethod
+    def message(self) -> str: ...
+
+
+def check(*rules: Rule) -> None:
+    """Raise the first broken rule's error (exit 3 for rules, 2 for bad dates)."""
+    for rule in rules:
+        if rule.is_broken():
+            if issubclass(rule.error, RuleBroken):
+                raise rule.error(rule.message(), rule=type(rule).__name__)
+            raise rule.error(rule.message())
+
+
+@dataclass(frozen=True)
+class DateCannotBeInFuture(Rule):
+    """No act can be dated after today (the register's civil date)."""
+
+    error = InvalidInput
+    what: str
+    on: date
+    today: date
+
+    def is_broken(self) -> bool:
+        return self.on > self.today
+
+    def message(self) -> str:
+        return f"{self.what} {self.on} is in the future (today is {self.today})"
+
+
+@dataclass(frozen=True)
+class NoBirthBefore1900(Rule):
+    """The ID number has no century code before 1900."""
+
+    error = InvalidInput
+    born: date
+
+    def is_broken(self) -> bool:
+        return self.born.year < FIRST_YEAR
+
+    def message(self) -> str:
+        return f"birth year {self.born.year} is before 1900: no ID number can encode it"
+
+
+@dataclass(frozen=True)
+class RegistrationCannotPrecedeBirth(Rule):
+    born: date
+    registered_on: date
+
+    def is_broken(self) -> bool:
+        return self.registered_on < self.born
+
+    def message(self) -> str:
+        return f"a birth registered on {self.registered_on} cannot precede the birth {self.born}"
+
+
+@dataclass(frozen=True)
+class NoActOnDeceasedExceptCorrection(Rule):
+    """After death, only corrections of the record are accepted."""
+
+    person: Person
+    act: str
+    is_correction: bool = False
+
+    def is_broken(self) -> bool:
+        return self.person.died_on is not None and not self.is_correction
+
+    def message(self) -> str:
+        return (
+            f"person {self.person.display_id} died on {self.person.died_on}: "
+            f"no {self.act} after death, only corrections"
+        )
+
+
+@dataclass(frozen=True)
+class NoActOnMergedRecord(Rule):
+    """A record merged into its survivor takes no further acts; act on the survivor."""
+
+    person: Person
+
+    def is_broken(self) -> bool:
+        return self.person.merged_into is not None
+
+    def message(self) -> str:
+        return (
+            f"record {self.person.id} was merged as a duplicate into {self.person.merged_into}; "
+            "act on the surviving record"
+        )
+
+
+@dataclass(frozen=True)
+class ActCannotPrecedeBirth(Rule):
+    """A death or a renunciation cannot date before the birth."""
+
+    act: str
+    on: date
+    born: date
+
+    def is_broken(self) -> bool:
+        return self.on < self.born
+
+    def message(self) -> str:
+        return f"{self.act} on {self.on} cannot precede the birth on {self.born}"
+
+
+@dataclass(frozen=True)
+class NoRenouncingTwice(Rule):
+    person: Person
+
+    def is_broken(self) -> bool:
+        return self.person.renounced_on is not None
+
+    def message(self) -> str:
+        return f"nationality was already renounced, effective {self.person.renounced_on}"
+
+
+@dataclass(frozen=True)
+class OnlyVietnameseNationalsCanRenounce(Rule):
+    person: Person
+
+    def is_broken(self) -> bool:
+        return self.person.nationality is not Nationality.VIETNAMESE
+
+    def message(self) -> str:
+        return (
+            f"the person's nationality is {self.person.nationality.value}: "
+            "only Vietnamese nationality can be renounced"
+        )
+
+
+@dataclass(frozen=True)
+class SupplementOnlyFillsEmptyField(Rule):
+    """A supplement (bổ sung) fills a missing field; it never overwrites a recorded value."""
+
+    field: str
+    current: str | None
+
+    def is_broken(self) -> bool:
+        return self.current is not None
+
+    def message(self) -> str:
+        return (
+            f"a supplement only fills an empty field; {self.field} is already "
+            f"recorded as {self.current!r} (use a correction)"
+        )
+
+
+#: Which kinds of act may change which field (Law on Civil Status 2014).
+KINDS_BY_FIELD: dict[str, frozenset[str]] = {
+    "name": frozenset({"change", "correction", "supplement"}),
+    "sex": frozenset({"redetermination", "correction"}),
+    "born": frozenset({"correction", "supplement"}),
+    "birth_province": frozenset({"correction", "supplement"}),
+    "ethnicity": frozenset({"redetermination", "correction", "supplement"}),
+    "nationality": frozenset({"change", "correction", "redetermination"}),
+    "place_of_birth": frozenset({"correction", "supplement"}),
+}
+
+
+@dataclass(frozen=True)
+class ChangeKindMustSuitField(Rule):
+    field: str
+    kind: str
+
+    def is_broken(self) -> bool:
+        return self.kind not in KINDS_BY_FIELD.get(self.field, frozenset())
+
+    def message(self) -> str:
+        allowed = ", ".join(sorted(KINDS_BY_FIELD.get(self.field, frozenset())))
+        return f"{self.field} cannot be changed by a {self.kind}; allowed: {allowed}"
+
+
+@dataclass(frozen=True)
+class ChangeMustDifferFromRecord(Rule):
+    field: str
+    current: str | None
+    new: str
+
+    def is_broken(self) -> bool:
+        return self.current == self.new
+
+    def message(self) -> str:
+        return f"{self.field} is already {self.new!r}: nothing to change"
+
+
+@dataclass(frozen=True)
+class NationalityEndsOnlyByRenunciation(Rule):
+    """Vietnamese nationality ends by renunciation, not by a record change (except correction)."""
+
+    current: Nationality
+    new: Nationality
+    kind: str
+
+    def is_broken(self) -> bool:
+        return (
+            self.current is Nationality.VIETNAMESE
+            and self.new is not Nationality.VIETNAMESE
+            and self.kind != "correction"
+        )
+
+    def message(self) -> str:
+        return "Vietnamese nationality ends only by renunciation (or by a correction of an error)"
+
+
+@dataclass(frozen=True)
+class LifeEventsMustFollowBirth(Rule):
+    """A corrected birth date cannot fall after a recorded death or renunciation."""
+
+    born: date
+    died_on: date | None
+    renounced_on: date | None
+
+    def is_broken(self) -> bool:
+        return any(d is not None and d < self.born for d in (self.died_on, self.renounced_on))
+
+    def message(self) -> str:
+        return f"birth on {self.born} would fall after the recorded death or renunciation"
+
+
+@dataclass(frozen=True)
+class ParentMustBeBornBeforeChild(Rule):
+    role: str
+    parent_born: date
+    child_born: date
+
+    def is_broken(self) -> bool:
+        return self.parent_born >= self.child_born
+
+    def message(self) -> str:
+        return f"the {self.role}, born {self.parent_born}, cannot be a parent of a child born {self.child_born}"
+
+
+@dataclass(frozen=True)
+class RecordCannotBeMergedIntoItself(Rule):
+    duplicate: UUID
+    survivor: UUID
+
+    def is_broken(self) -> bool:
+        return self.duplicate == self.survivor
+
+    def message(self) -> str:
+        return "a record cannot be merged into itself"
+
+
+@dataclass(frozen=True)
+class SurvivorMustNotBeMerged(Rule):
+    survivor: Person
+
+    def is_broken(self) -> bool:
+        return self.survivor.merged_into is not None
+
+    def message(self) -> str:
+        return (
+            f"the survivor {self.survivor.id} was itself merged into "
+            f"{self.survivor.merged_into}; merge into that record"
+        )
+
+
+@dataclass(frozen=True)
+class OneNumberPerPerson(Rule):
+    """A person holds at most one ID number at a time."""
+
+    person: Person
+
+    def is_broken(self) -> bool:
+        return self.person.id_number is not None
+
+    def message(self) -> str:
+        return f"the person already holds ID number {self.person.id_number}"
+
+
+@dataclass(frozen=True)
+class NumberMustEncodeRecord(Rule):
+    """The number's province, century-and-sex digit and year must match the record."""
+
+    id_number: str
+    expected_prefix: str
+
+    error = CivledgerError
+
+    def is_broken(self) -> bool:
+        return not self.id_number.startswith(self.expected_prefix)
+
+    def message(self) -> str:
+        return f"ID number {self.id_number} does not encode the record ({self.expected_prefix}…)"

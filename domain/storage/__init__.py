@@ -1,0 +1,1 @@
+"""Storage backends, selected by configuration (see `domain.store`), never imported by the domain."""

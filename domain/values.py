@@ -1,0 +1,177 @@
+"""Value objects of the register: sex, nationality, names, dates and the personal ID number."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+from domain.errors import InvalidInput
+from domain.reference import REFERENCE, ReferenceData
+
+#: The register keeps Vietnam's civil date: "today" is the date in Indochina Time (UTC+7).
+REGISTER_TIMEZONE = timezone(timedelta(hours=7), "ICT")
+
+#: There is no century code for births before 1900 (DOMAIN: the century-and-sex digit).
+FIRST_YEAR = 1900
+LAST_YEAR = 2399
+
+
+class Sex(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Nationality(StrEnum):
+    VIETNAMESE = "vietnamese"
+    UNDETERMINED = "undetermined"
+    STATELESS = "stateless"
+
+
+class Clock(Protocol):
+    """Where the register reads the time. Tests pass a fixed clock."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def today_of(clock: Clock) -> date:
+    """The civil date of the register (Indochina Time) at the clock's current instant."""
+    return clock.now().astimezone(REGISTER_TIMEZONE).date()
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """Parse an ISO date (YYYY-MM-DD); anything else is bad input."""
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            raise ValueError(text)
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{what} must be a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
+    """Parse an ISO 8601 timestamp; a naive time (or a bare date) means UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{what} must be an ISO 8601 timestamp, got {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def clean_text(text: str, what: str, max_length: int = 200) -> str:
+    """NFC-normalise, trim and collapse inner spaces; empty or over-long text is bad input."""
+    cleaned = " ".join(unicodedata.normalize("NFC", text).split())
+    if not cleaned:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(cleaned) > max_length:
+        raise InvalidInput(f"{what} is longer than {max_length} characters")
+    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+        raise InvalidInput(f"{what} contains control characters")
+    return cleaned
+
+
+def fold_name(name: str) -> str:
+    """Lower case with Vietnamese diacritics folded (đ to d): `Nguyễn Văn An` -> `nguyen van an`."""
+    lowered = unicodedata.normalize("NFC", name).lower().replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", lowered)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.split())
+
+
+def parse_sex(text: str) -> Sex:
+    try:
+        return Sex(text.strip().lower())
+    except ValueError:
+        raise InvalidInput(f"sex must be 'male' or 'female', got {text!r}") from None
+
+
+def parse_nationality(text: str) -> Nationality:
+    try:
+        return Nationality(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(n.value for n in Nationality)
+        raise InvalidInput(f"nationality must be one of {choices}, got {text!r}") from None
+
+
+def parse_province(text: str, reference: ReferenceData = REFERENCE) -> str:
+    """A three-digit code of a province (any table version) or a configured abroad code."""
+    code = text.strip()
+    if not re.fullmatch(r"\d{3}", code):
+        raise InvalidInput(f"province must be a three-digit code such as 001, got {text!r}")
+    if not reference.is_registration_code(code):
+        raise InvalidInput(f"{code} is not a province code (Circular 59/2021, Annex I)")
+    return code
+
+
+def century_sex_digit(sex: Sex, year: int) -> int:
+    """The `C` digit: even for male, odd for female, one pair per century from 1900."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput(f"year {year} has no century code (1900-2399 only)")
+    return (year // 100 - 19) * 2 + (1 if sex is Sex.FEMALE else 0)
+
+
+@dataclass(frozen=True, order=True)
+class IdNumber:
+    """A personal ID number `PPP C YY NNNNNN`: 12 digits, no check digit."""
+
+    province: str
+    century_sex: int
+    yy: int
+    serial: int
+
+    @classmethod
+    def parse(cls, text: str, reference: ReferenceData = REFERENCE) -> IdNumber:
+        digits = text.strip()
+        if not re.fullmatch(r"\d{12}", digits):
+            raise InvalidInput(f"an ID number has exactly 12 digits, got {text!r}")
+        province = digits[:3]
+        if not reference.is_registration_code(province):
+            raise InvalidInput(f"ID number {digits} starts with {province}, not a province code")
+        return cls(province, int(digits[3]), int(digits[4:6]), int(digits[6:]))
+
+    @classmethod
+    def compose(cls, province: str, sex: Sex, year: int, serial: int) -> IdNumber:
+        if not 0 <= serial < 1_000_000:
+            raise ValueError(f"serial {serial} is not six digits")
+        return cls(province, century_sex_digit(sex, year), year % 100, serial)
+
+    @property
+    def sex(self) -> Sex:
+        return Sex.MALE if self.century_sex % 2 == 0 else Sex.FEMALE
+
+    @property
+    def year(self) -> int:
+        return (self.century_sex // 2 + 19) * 100 + self.yy
+
+    @property
+    def bucket(self) -> tuple[str, int, int]:
+        """The (province, century-and-sex, year) bucket; each holds 10^6 numbers."""
+        return (self.province, self.century_sex, self.yy)
+
+    def __str__(self) -> str:
+        return f"{self.province}{self.century_sex}{self.yy:02d}{self.serial:06d}"
+
+
+PersonRef = IdNumber | UUID
+
+
+def parse_person_ref(text: str) -> PersonRef:
+    """A CLI `ID`: a 12-digit personal ID number (current or cancelled) or a person's UUID."""
+    candidate = text.strip()
+    if candidate.isdigit():
+        return IdNumber.parse(candidate)
+    try:
+        return UUID(candidate)
+    except ValueError:
+        raise InvalidInput(
+            f"ID must be a 12-digit ID number or a person UUID, got {text!r}"
+        ) from None
