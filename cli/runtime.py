@@ -79,3 +79,29 @@ def emit_json(document: Any) -> None:
 def note(message: str) -> None:
     """A remark for people, on stderr, so stdout stays parseable."""
     sys.stderr.write(f"civledger: {message}\n")
+
+
+ViewsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--views",
+        envvar="CIVLEDGER_VIEWS",
+        help="Database URL for the read models (default: the store's own database).",
+        show_default=False,
+    ),
+]
+EventsFromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--events-from",
+        envvar="CIVLEDGER_EVENTS_FROM",
+        help="Read events from this URL, e.g. a streaming replica (default: the store).",
+        show_default=False,
+    ),
+]
+NoCatchUpOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-catch-up", help="Answer from the read models as they are (for read replicas)."
+    ),
+]
