@@ -19,7 +19,8 @@ def person_text(doc: dict[str, Any]) -> str:
         f"  person id      {doc['person_id']}",
         f"  status         {doc['status']}",
         f"  sex            {doc['sex']}",
-        f"  born           {doc['born']} in {province} {REFERENCE.name_of(province) or ''}".rstrip(),
+        f"  born           {doc['born']} in {province} {REFERENCE.name_of(province) or ''}"
+        .rstrip(),
         f"  nationality    {doc['nationality']}",
     ]
     optional = [
@@ -67,7 +68,6 @@ def history_text(entries: list[HistoryEntry]) -> str:
         lines.append(
             f"#{item['position']:<6} {item['occurred_on']}  {item['type']:<22} "
             f"{item['reference']} ({item['office']}, {item['clerk']}, recorded "
-            f"{item['recorded_at'][:19]}){late}"
-            + (f"\n         {data}" if data else "")
+            f"{item['recorded_at'][:19]}){late}" + (f"\n         {data}" if data else "")
         )
     return "\n".join(lines)

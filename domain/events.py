@@ -93,7 +93,7 @@ class IdNumberCancelled(PersonEvent):
 
 
 class NationalityRenounced(PersonEvent):
-    """Vietnamese nationality ended by presidential decision; `occurred_on` is its effective date."""
+    """Vietnamese nationality ended by presidential decision, effective on `occurred_on`."""
 
     TOPIC = "civledger.person.NationalityRenounced"
 

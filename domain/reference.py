@@ -78,7 +78,7 @@ CIRCULAR_59_2021 = ProvinceTable(
             "072": "Tây Ninh",
             "074": "Bình Dương",
             "075": "Đồng Nai",
-            "077": "Bà Rịa–Vũng Tàu",
+            "077": "Bà Rịa–Vũng Tàu",  # noqa: RUF001 (the official name has an en dash)
             "079": "Hồ Chí Minh",
             "080": "Long An",
             "082": "Tiền Giang",

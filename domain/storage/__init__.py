@@ -1,1 +1,1 @@
-"""Storage backends, selected by configuration (see `domain.store`), never imported by the domain."""
+"""Storage backends, chosen by configuration (see `domain.store`), never imported by the domain."""
