@@ -25,5 +25,37 @@ lint: $(STAMP)
 
 check: lint test
 
+# Read-model rebuild throughput, memory and verify latency on PostgreSQL (docs/benchmarks.md).
+.PHONY: bench-projections
+bench: bench-projections
+
+bench-projections: $(STAMP)
+	$(BIN)/python -m bench.rebuild
+
+# Import throughput against raw COPY and the library's save(), clerk-act and cold-start latency,
+# and the import scale curve at 100k and 1M people on PostgreSQL (docs/benchmarks.md).
+.PHONY: bench-import
+bench: bench-import
+
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.import_bench
+	$(BIN)/python -m bench.latency_bench
+	$(BIN)/python -m bench.scale_bench --people 100000,1000000 --backend postgres
+
+bench-large: $(STAMP)
+	$(BIN)/python -m bench.scale_bench --people 10000000 --backend postgres
+
+# Soak on a throwaway primary + synchronous standby: 8 clerks, a follower on the standby, a
+# verify reader (docs/benchmarks.md, ## Soak). `make soak SOAK_SECONDS=600` runs longer.
+SOAK_SECONDS ?= 60
+.PHONY: soak faults
+
+soak: $(STAMP)
+	$(BIN)/python bench/soak --seconds $(SOAK_SECONDS)
+
+# The fault-injection suite alone (real process faults on a local cluster; docs/operations.md).
+faults: $(STAMP)
+	$(BIN)/python -m pytest tests/faults -q
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

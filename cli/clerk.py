@@ -10,10 +10,12 @@ from cli.render import history_document, history_text, person_text
 from cli.runtime import (
     ClerkOpt,
     DebugOpt,
+    EventsFromOpt,
     JsonOpt,
     OfficeOpt,
     ReferenceOpt,
     StoreOpt,
+    ViewsOpt,
     clerking,
     emit_json,
     note,
@@ -27,9 +29,11 @@ from domain.commands import (
     RegisterBirth,
     RenounceNationality,
 )
+from domain.values import parse_date, parse_timestamp
 
 IdArg = Annotated[
-    str, typer.Argument(help="A 12-digit personal ID number (current or cancelled) or a person UUID.")
+    str,
+    typer.Argument(help="A 12-digit personal ID number (current or cancelled) or a person UUID."),
 ]
 
 
@@ -72,20 +76,45 @@ def register(app: typer.Typer) -> None:
         registered_on: Annotated[
             str | None, typer.Option(help="Date of the registration act (default today).")
         ] = None,
+        allow_possible_duplicate: Annotated[
+            bool,
+            typer.Option(
+                "--allow-possible-duplicate",
+                help="Record the birth even though a person with the same name, date of birth "
+                "and birth province exists (it is a different person).",
+            ),
+        ] = False,
         clerk: ClerkOpt = None,
         office: OfficeOpt = None,
         store: StoreOpt = None,
+        views: ViewsOpt = None,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:
-        """Register a birth (khai sinh) and assign a personal ID number."""
+        """Register a birth (khai sinh) and assign a personal ID number.
+
+        A birth that looks like a recorded person (same name ignoring case and diacritics, same
+        date of birth and birth province) is refused (exit 3) unless --allow-possible-duplicate.
+        """
         basis = clerking(clerk, office, reference)
         act = RegisterBirth.parse(
             name=name, sex=sex, born=born, province=province, nationality=nationality,
             ethnicity=ethnicity, place_of_birth=place_of_birth, father=father, mother=mother,
             registered_on=registered_on,
         )
-        outcome = open_register(store).register_birth(act, basis)
+        from projections.queries import PossibleDuplicateFinder
+
+        register = open_register(store)
+        finder = PossibleDuplicateFinder(register.store, views)
+        register.duplicates = finder
+        try:
+            outcome = register.register_birth(
+                act, basis, allow_possible_duplicate=allow_possible_duplicate
+            )
+        finally:
+            finder.close()
+        if finder.last and not outcome.already_recorded and not json_out:
+            note(f"possible duplicate of {', '.join(finder.last)}; recorded as confirmed")
         person = outcome.person
         if person.id_number is None and not json_out:
             note(f"no ID number: nationality is {person.nationality.value}; printed the person id")
@@ -93,7 +122,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("record-death")
     def record_death(
-        id: IdArg,  # noqa: A002
+        id: IdArg,
         died_on: Annotated[str, typer.Option(help="Date of death, YYYY-MM-DD.")],
         reference: ReferenceOpt,
         place: Annotated[str | None, typer.Option(help="Place of death.")] = None,
@@ -112,7 +141,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("renounce-nationality")
     def renounce_nationality(
-        id: IdArg,  # noqa: A002
+        id: IdArg,
         effective: Annotated[str, typer.Option(help="Effective date of the decision.")],
         reference: ReferenceOpt,
         clerk: ClerkOpt = None,
@@ -126,11 +155,12 @@ def register(app: typer.Typer) -> None:
         act = RenounceNationality.parse(person=id, effective=effective)
         outcome = open_register(store).renounce_nationality(act, basis)
         person = outcome.person
-        _report(outcome, json_out, f"{person.display_id} renounced nationality on {person.renounced_on}")
+        summary = f"{person.display_id} renounced nationality on {person.renounced_on}"
+        _report(outcome, json_out, summary)
 
     @app.command("change-record")
     def change_record(
-        id: IdArg,  # noqa: A002
+        id: IdArg,
         field: Annotated[
             str,
             typer.Option(
@@ -168,7 +198,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("merge-duplicate")
     def merge_duplicate(
-        id: IdArg,  # noqa: A002
+        id: IdArg,
         into: Annotated[str, typer.Option(help="The surviving (earliest) record: ID or UUID.")],
         reference: ReferenceOpt,
         clerk: ClerkOpt = None,
@@ -182,34 +212,64 @@ def register(app: typer.Typer) -> None:
         act = MergeDuplicate.parse(person=id, into=into)
         outcome = open_register(store).merge_duplicate(act, basis)
         person = outcome.person
-        summary = f"{person.id} merged into {person.as_document()['merged_into']}"
+        summary = (
+            f"{outcome.cancelled or person.display_id} merged into "
+            f"{person.as_document()['merged_into']}"
+        )
         if outcome.cancelled:
             summary += f"; ID number {outcome.cancelled} cancelled"
         _report(outcome, json_out, summary)
 
     @app.command("show")
     def show(
-        id: IdArg,  # noqa: A002
+        id: IdArg,
         store: StoreOpt = None,
+        events_from: EventsFromOpt = None,
+        as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--as-of",
+                help="Record time: the record as the register said it at this ISO 8601 "
+                "timestamp (a naive time is UTC); acts recorded later are ignored.",
+                show_default=False,
+            ),
+        ] = None,
+        as_at: Annotated[
+            str | None,
+            typer.Option(
+                "--as-at",
+                help="Valid time: the record as legally true on this date (YYYY-MM-DD); only "
+                "acts with a legal date on or before it count, even if recorded later.",
+                show_default=False,
+            ),
+        ] = None,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:
-        """Show a person's current record (a cancelled number shows the person who held it)."""
-        person = open_register(store).person(id)
+        """Show a person's record: now, --as-of a moment, --as-at a date, or both."""
+        moment = parse_timestamp(as_of, "--as-of") if as_of is not None else None
+        day = parse_date(as_at, "--as-at") if as_at is not None else None
+        person = open_register(store, events_from).person(id, as_of=moment, as_at=day)
+        document = person.as_document()
+        if moment is not None:
+            document["as_of"] = moment.isoformat()
+        if day is not None:
+            document["as_at"] = day.isoformat()
         if json_out:
-            emit_json(person.as_document())
+            emit_json(document)
         else:
-            typer.echo(person_text(person.as_document()))
+            typer.echo(person_text(document))
 
     @app.command("history")
     def history(
-        id: IdArg,  # noqa: A002
+        id: IdArg,
         store: StoreOpt = None,
+        events_from: EventsFromOpt = None,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:
         """List a person's events, oldest first, with positions in the global log."""
-        entries = open_register(store).history(id)
+        entries = open_register(store, events_from).history(id)
         if json_out:
             emit_json(history_document(entries))
         else:

@@ -16,7 +16,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from cli import clerk
+from cli import admin, audit, bulk, clerk, projections
 from cli.runtime import debug_enabled
 from domain.errors import CivledgerError
 
@@ -52,7 +52,7 @@ class OneLineErrors(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("civledger: interrupted\n")
             sys.exit(130)
-        except Exception as error:  # noqa: BLE001 (last resort: one line, exit 1)
+        except Exception as error:
             if debug_enabled():
                 traceback.print_exc()
             _fail(f"unexpected error: {type(error).__name__}: {error}", 1)
@@ -71,6 +71,10 @@ app = typer.Typer(
 )
 
 clerk.register(app)
+audit.register(app)
+admin.register(app)
+bulk.register(app)
+projections.register(app)
 
 
 def main() -> None:

@@ -5,16 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from domain.application import HistoryEntry
+from domain.policies import DEFAULT_LATE_AFTER_DAYS, LateRegistration
 from domain.reference import REFERENCE
+from domain.values import REGISTER_TIMEZONE
 
-#: A registration recorded this many days after its legal date is marked late in `history`.
-LATE_AFTER_DAYS = 60
+#: A registration recorded more than this many days after its legal date is marked late in
+#: `history`; set CIVLEDGER_LATE_AFTER_DAYS to change it (domain.policies.LateRegistration).
+LATE_AFTER_DAYS = DEFAULT_LATE_AFTER_DAYS
 
 
 def person_text(doc: dict[str, Any]) -> str:
     province = doc["birth_province"]
     lines = [
         f"{doc['name']}",
+        *[
+            f"  {label:<14} {doc[key]}"
+            for label, key in (("as of", "as_of"), ("as at", "as_at"))
+            if doc.get(key)
+        ],
         f"  id number      {doc['id_number'] or '(none)'}",
         f"  person id      {doc['person_id']}",
         f"  status         {doc['status']}",
@@ -37,13 +45,14 @@ def person_text(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def is_late(entry: HistoryEntry) -> bool:
+def is_late(entry: HistoryEntry, policy: LateRegistration | None = None) -> bool:
     event = entry.event
-    recorded_on = event.recorded_at.date()
-    return (recorded_on - event.occurred_on).days > LATE_AFTER_DAYS
+    recorded_on = event.recorded_at.astimezone(REGISTER_TIMEZONE).date()
+    return (policy or LateRegistration.from_env()).is_late(event.occurred_on, recorded_on)
 
 
 def history_document(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
+    policy = LateRegistration.from_env()
     return [
         {
             "position": entry.position,
@@ -54,7 +63,7 @@ def history_document(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
             "office": entry.event.office,
             "reference": entry.event.reference,
             "data": entry.event.data(),
-            "late": is_late(entry),
+            "late": is_late(entry, policy),
         }
         for entry in entries
     ]

@@ -60,8 +60,9 @@ ReferenceOpt = Annotated[
 ]
 
 
-def open_register(store: str | None) -> CivilRegister:
-    return CivilRegister(store)
+def open_register(store: str | None, events_from: str | None = None) -> CivilRegister:
+    """The register on `store`; queries read events from `events_from` when it is given."""
+    return CivilRegister(store, events_from=events_from)
 
 
 def clerking(clerk: str | None, office: str | None, reference: str) -> Clerking:

@@ -44,7 +44,7 @@ class Aggregate:
 
     _appliers: ClassVar[dict[type[RegisterEvent], Applier]]
 
-    def __init__(self, id: UUID) -> None:  # noqa: A002
+    def __init__(self, id: UUID) -> None:
         self.id = id
         self.version = 0
         self.created_on: datetime | None = None
@@ -96,7 +96,7 @@ class Aggregate:
         return list(self._pending)
 
     @classmethod
-    def replay(cls, id: UUID, events: Iterable[RegisterEvent]) -> Self | None:  # noqa: A002
+    def replay(cls, id: UUID, events: Iterable[RegisterEvent]) -> Self | None:
         """Rebuild from stored events; None when there are none."""
         aggregate: Self | None = None
         for event in events:

@@ -9,14 +9,23 @@ the method then starts again from fresh state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Notification, PersistenceError
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    EventStore,
+    InfrastructureFactory,
+    IntegrityError,
+    Notification,
+    PersistenceError,
+)
 
 from domain.aggregate import ActBasis, Aggregate
 from domain.commands import (
@@ -28,8 +37,9 @@ from domain.commands import (
     RegisterBirth,
     RenounceNationality,
 )
+from domain.duplicates import PossibleDuplicates
 from domain.errors import ReferenceConflict, RuleBroken, StoreUnavailable, UnknownPerson
-from domain.events import IdNumberAssignedReason, RegisterEvent
+from domain.events import BirthRegistered, IdNumberAssignedReason, RegisterEvent
 from domain.mapper import decode_state
 from domain.person import Person
 from domain.policies import MERGE_POLICY
@@ -42,7 +52,9 @@ from domain.registry import (
     fingerprint,
     person_id_for_birth,
 )
+from domain.rules import BirthMustNotDuplicateAPerson, check
 from domain.store import PositionedRecorder, StoreURL, store_from_env
+from domain.timeline import Viewpoint
 from domain.values import Clock, IdNumber, PersonRef, SystemClock, parse_person_ref, today_of
 
 A = TypeVar("A", bound=Aggregate)
@@ -84,19 +96,72 @@ class CivilRegister(Application[UUID]):
         *,
         clock: Clock | None = None,
         env: dict[str, str] | None = None,
+        duplicates: PossibleDuplicates | None = None,
+        events_from: StoreURL | str | None = None,
     ) -> None:
         self.store = store if isinstance(store, StoreURL) else store_from_env(store)
+        #: Where queries (`person`, `resolve`, `history`) read events: a streaming replica,
+        #: or the store itself. Commands always decide, and write, on the store.
+        self.events_from = (
+            events_from if isinstance(events_from, StoreURL | None)
+            else StoreURL.parse(events_from)
+        ) or self.store
         self.clock: Clock = clock or SystemClock()
+        #: Answers "may this birth duplicate a recorded person?"; None skips the check.
+        self.duplicates = duplicates
+        self._source: _EventSource | None = None
         settings = self.store.environment()
         settings.update(env or {})
         try:
             super().__init__(env=settings)
+        except (PersistenceError, OSError) as error:
+            raise StoreUnavailable(
+                f"store {self.store.redacted()} is unreachable: {_one_line(error)}"
+            ) from error
+        if self.events_from.url != self.store.url:
+            # Queries read elsewhere: the store's schema is neither checked nor created here;
+            # the events source must already hold the log (a replica cannot create it).
+            try:
+                self._source = self._open_source(self.events_from, env or {})
+            except StoreUnavailable:
+                self.factory.close()
+                raise
+            return
+        try:
             if not self._schema_exists():
                 self.init_schema()
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(
                 f"store {self.store.redacted()} is unreachable: {_one_line(error)}"
             ) from error
+
+    def _open_source(self, url: StoreURL, env: dict[str, str]) -> _EventSource:
+        """A second, read-only recorder on `url`; it never creates a schema there."""
+        settings = {**url.environment(), **env, "CREATE_TABLE": "no"}
+        factory: InfrastructureFactory | None = None
+        try:
+            factory = InfrastructureFactory.construct(self.construct_env(self.name, settings))
+            recorder = factory.application_recorder()
+            source = _EventSource(
+                factory, recorder, factory.event_store(mapper=self.mapper, recorder=recorder)
+            )
+            recorder.max_notification_id()
+        except (PersistenceError, OSError) as error:
+            if factory is not None:
+                factory.close()
+            if "no such table" in str(error) or "does not exist" in str(error):
+                raise StoreUnavailable(
+                    f"events source {url.redacted()} holds no civledger log"
+                ) from error
+            raise StoreUnavailable(
+                f"events source {url.redacted()} is unreachable: {_one_line(error)}"
+            ) from error
+        return source
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.factory.close()
+        super().close()
 
     # ------------------------------------------------------------------ schema
 
@@ -128,9 +193,28 @@ class CivilRegister(Application[UUID]):
             raise UnknownPerson(f"no person record {ref}")
         return ref
 
-    def person(self, ref: PersonRef | str | UUID) -> Person:
+    def person(
+        self,
+        ref: PersonRef | str | UUID,
+        *,
+        as_of: datetime | None = None,
+        as_at: date | None = None,
+    ) -> Person:
+        """The record now; or as the register said it at `as_of` (record time), or as
+        legally true on `as_at` (valid time), or both (see domain/timeline.py)."""
         person_id = ref if isinstance(ref, UUID) else self.resolve(ref)
-        person = self._get(Person, person_id)
+        view = Viewpoint(as_of=as_of, as_at=as_at)
+        if view.is_now:
+            person = self._get(Person, person_id)
+        else:
+            events = self._events(person_id)
+            seen = view.select(events)
+            person = Person.replay(person_id, seen)
+            if person is None or not any(isinstance(e, BirthRegistered) for e in seen):
+                raise UnknownPerson(
+                    f"person {ref} is not in the register {view.describe()}: "
+                    f"{view.why_unseen(events)}"
+                )
         if person is None:
             raise UnknownPerson(f"no person record {person_id}")
         return person
@@ -146,7 +230,11 @@ class CivilRegister(Application[UUID]):
 
     # --------------------------------------------------------------- commands
 
-    def register_birth(self, act: RegisterBirth, clerking: Clerking) -> ActOutcome:
+    def register_birth(
+        self, act: RegisterBirth, clerking: Clerking, *, allow_possible_duplicate: bool = False
+    ) -> ActOutcome:
+        """Register a birth. `allow_possible_duplicate` confirms a look-alike is another
+        person; it is not part of the act, so it never changes the act's fingerprint."""
         person_id = person_id_for_birth(clerking.office, clerking.reference)
 
         def content() -> dict[str, Any]:
@@ -174,6 +262,11 @@ class CivilRegister(Application[UUID]):
                 father=father,
                 mother=mother,
             )
+            if self.duplicates is not None:
+                candidates = self.duplicates.possible_duplicates(
+                    act.name, act.born, act.province, excluding=person_id
+                )
+                check(BirthMustNotDuplicateAPerson(tuple(candidates), allow_possible_duplicate))
             claims: list[Aggregate] = []
             assigned = None
             if person.may_hold_number:
@@ -259,6 +352,16 @@ class CivilRegister(Application[UUID]):
         content: Callable[[], dict[str, Any]],
         decide: Callable[[ActBasis, date], tuple[Person, list[Aggregate], ActOutcome]],
     ) -> ActOutcome:
+        with _deciding_on_store():
+            return self._execute_on_store(act, clerking, content, decide)
+
+    def _execute_on_store(
+        self,
+        act: Command,
+        clerking: Clerking,
+        content: Callable[[], dict[str, Any]],
+        decide: Callable[[ActBasis, date], tuple[Person, list[Aggregate], ActOutcome]],
+    ) -> ActOutcome:
         kind = act.KIND
         for _ in range(MAX_ATTEMPTS):
             digest = fingerprint(kind, content())
@@ -320,9 +423,16 @@ class CivilRegister(Application[UUID]):
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(f"store error: {_one_line(error)}") from error
 
+    def _reading(self) -> tuple[EventStore[UUID], ApplicationRecorder]:
+        """Where this read goes: the events source for queries, the store while deciding."""
+        if self._source is None or _DECIDING.get():
+            return self.events, self.recorder
+        return self._source.events, self._source.recorder
+
     def _events(self, aggregate_id: UUID) -> list[RegisterEvent]:
+        events, _ = self._reading()
         try:
-            return cast(list[RegisterEvent], list(self.events.get(aggregate_id)))
+            return cast(list[RegisterEvent], list(events.get(aggregate_id)))
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(f"store error: {_one_line(error)}") from error
 
@@ -330,13 +440,14 @@ class CivilRegister(Application[UUID]):
         return cls.replay(aggregate_id, self._events(aggregate_id))
 
     def _exists(self, aggregate_id: UUID) -> bool:
+        events, _ = self._reading()
         try:
-            return bool(self.events.recorder.select_events(aggregate_id, limit=1))
+            return bool(events.recorder.select_events(aggregate_id, limit=1))
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(f"store error: {_one_line(error)}") from error
 
     def _notifications_of(self, aggregate_id: UUID) -> Sequence[Notification]:
-        recorder = cast(PositionedRecorder, self.recorder)
+        recorder = cast(PositionedRecorder, self._reading()[1])
         try:
             return recorder.select_originator_notifications(aggregate_id)
         except (PersistenceError, OSError) as error:
@@ -349,6 +460,28 @@ class CivilRegister(Application[UUID]):
         if self.mapper.compressor:
             state = self.mapper.compressor.decompress(state)
         return state
+
+
+#: True while a command decides: its reads then go to the store, never to a lagging replica.
+_DECIDING: ContextVar[bool] = ContextVar("civledger_deciding", default=False)
+
+
+@contextmanager
+def _deciding_on_store() -> Iterator[None]:
+    token = _DECIDING.set(True)
+    try:
+        yield
+    finally:
+        _DECIDING.reset(token)
+
+
+@dataclass(frozen=True)
+class _EventSource:
+    """The recorder and event store that queries read from, when it is not the store."""
+
+    factory: InfrastructureFactory
+    recorder: ApplicationRecorder
+    events: EventStore[UUID]
 
 
 def _one_line(error: BaseException) -> str:

@@ -69,7 +69,7 @@ class ChangeOutcome:
 class Person(Aggregate):
     """A person record. Commands check the rules; `@applies` methods only assign state."""
 
-    def __init__(self, id: UUID) -> None:  # noqa: A002
+    def __init__(self, id: UUID) -> None:
         super().__init__(id)
         self.name = ""
         self.sex = Sex.MALE
@@ -155,7 +155,7 @@ class Person(Aggregate):
     @classmethod
     def register_birth(
         cls,
-        id: UUID,  # noqa: A002
+        id: UUID,
         basis: ActBasis,
         *,
         name: str,

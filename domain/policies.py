@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
+
+from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from domain.person import Person
@@ -38,3 +42,33 @@ class KeepEarliestRecord:
 
 
 MERGE_POLICY = KeepEarliestRecord()
+
+
+#: The environment variable that sets how many days make a registration late.
+LATE_AFTER_DAYS_VAR = "CIVLEDGER_LATE_AFTER_DAYS"
+DEFAULT_LATE_AFTER_DAYS = 60
+
+
+@dataclass(frozen=True)
+class LateRegistration:
+    """An act recorded more than `days` days after its legal date is a late registration.
+
+    The law sets deadlines per act (e.g. 60 days for a birth, Law on Civil Status 2014 Art. 15);
+    the register marks, it never refuses, so one configurable threshold is kept here.
+    """
+
+    days: int = DEFAULT_LATE_AFTER_DAYS
+
+    def is_late(self, occurred_on: date, recorded_on: date) -> bool:
+        return (recorded_on - occurred_on).days > self.days
+
+    @classmethod
+    def from_env(cls) -> LateRegistration:
+        text = os.environ.get(LATE_AFTER_DAYS_VAR, "").strip()
+        if not text:
+            return cls()
+        if not text.isdigit():
+            raise InvalidInput(
+                f"{LATE_AFTER_DAYS_VAR} must be a whole number of days, got {text!r}"
+            )
+        return cls(int(text))

@@ -51,7 +51,7 @@ def fingerprint(kind: str, content: dict[str, Any]) -> str:
 class IdNumberClaim(Aggregate):
     """The forever claim of one number by one person. A cancelled number's claim stays."""
 
-    def __init__(self, id: UUID) -> None:  # noqa: A002
+    def __init__(self, id: UUID) -> None:
         super().__init__(id)
         self.id_number = ""
         self.person_id: UUID | None = None
@@ -71,7 +71,7 @@ class IdNumberClaim(Aggregate):
 class RecordedAct(Aggregate):
     """One recorded act; a retry of it finds this and reports the existing result."""
 
-    def __init__(self, id: UUID) -> None:  # noqa: A002
+    def __init__(self, id: UUID) -> None:
         super().__init__(id)
         self.kind = ""
         self.fingerprint = ""

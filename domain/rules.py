@@ -255,7 +255,10 @@ class ParentMustBeBornBeforeChild(Rule):
         return self.parent_born >= self.child_born
 
     def message(self) -> str:
-        return f"the {self.role}, born {self.parent_born}, cannot be a parent of a child born {self.child_born}"
+        return (
+            f"the {self.role}, born {self.parent_born}, cannot be a parent "
+            f"of a child born {self.child_born}"
+        )
 
 
 @dataclass(frozen=True)
@@ -304,10 +307,27 @@ class NumberMustEncodeRecord(Rule):
     id_number: str
     expected_prefix: str
 
-    error = CivledgerError
-
     def is_broken(self) -> bool:
         return not self.id_number.startswith(self.expected_prefix)
 
     def message(self) -> str:
         return f"ID number {self.id_number} does not encode the record ({self.expected_prefix}…)"
+
+
+@dataclass(frozen=True)
+class BirthMustNotDuplicateAPerson(Rule):
+    """A birth matching a recorded person (folded name, date of birth, birth province) is held
+    back as a possible duplicate unless the clerk confirms it is a different person."""
+
+    candidates: tuple[str, ...]
+    confirmed_different: bool
+
+    def is_broken(self) -> bool:
+        return bool(self.candidates) and not self.confirmed_different
+
+    def message(self) -> str:
+        shown = ", ".join(self.candidates[:3]) + (" …" if len(self.candidates) > 3 else "")
+        return (
+            f"possible duplicate of {shown}: same name, date of birth and birth province; "
+            "merge instead, or confirm with --allow-possible-duplicate"
+        )

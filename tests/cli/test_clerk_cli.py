@@ -326,6 +326,7 @@ def test_a_correction_reissues_and_merge_reports(run) -> None:  # type: ignore[n
         "KS-77",
         "--office",
         "HCM-Q1",
+        "--allow-possible-duplicate",  # the same person twice, merged just below
     ).stdout.strip()
     merged = run(
         "merge-duplicate", dup, "--into", doc["id_number"], "--reference", "GB-1", "--json"

@@ -1,0 +1,201 @@
+"""The auditor's commands: checkpoints, verification, inclusion proofs, and who recorded what.
+
+Exit codes: 0 verified; 5 the events no longer match the Merkle log or a checkpoint, or a proof
+fails; 2 a malformed file or option; 3 no checkpoint to prove against; 4 unknown person.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, note, open_register
+from domain.application import CivilRegister
+from domain.errors import InvalidInput, StoreUnavailable
+from domain.store import store_from_env
+from domain.values import parse_date
+
+CheckpointFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoint",
+        help="A checkpoint you saved earlier (the JSON of `audit checkpoint`): the events "
+        "must still extend it.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+IdArg = Annotated[
+    str,
+    typer.Argument(help="A 12-digit personal ID number (current or cancelled) or a person UUID."),
+]
+
+
+def read_json(path: Path, what: str) -> Any:
+    """One JSON document from a file; a missing or malformed file is bad input (exit 2)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput(f"cannot read {what} {path}: {error.strerror or error}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            f"{what} {path} is not JSON: {error.msg} at line {error.lineno}"
+        ) from None
+
+
+def open_existing(store: str | None) -> CivilRegister:
+    """The register, refusing to create an empty SQLite store: auditing a mistyped path must
+    not report an empty, perfectly consistent ledger."""
+    url = store_from_env(store)
+    if url.is_sqlite and not Path(url.path).exists():
+        raise StoreUnavailable(f"no SQLite store at {url.path}")
+    return open_register(store)
+
+
+def register(app: typer.Typer) -> None:
+    audit = typer.Typer(
+        name="audit",
+        help="Tamper evidence: an RFC 9162 Merkle log over the event log.",
+        no_args_is_help=True,
+    )
+    app.add_typer(audit, name="audit")
+
+    @audit.command("checkpoint")
+    def checkpoint(
+        store: StoreOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False
+    ) -> None:
+        """Extend the Merkle log to the last event; print {"size", "root", "at"} to keep
+        outside the database."""
+        from projections.audit import MerkleLogProjection
+
+        outcome = MerkleLogProjection(open_existing(store)).checkpoint()
+        if not outcome.stored:
+            note("this role may not write the Merkle log: the checkpoint was computed, not stored")
+        document = outcome.checkpoint.document()
+        if json_out:
+            emit_json(document)
+        else:
+            typer.echo(json.dumps(document))
+
+    @audit.command("verify")
+    def verify(
+        checkpoint: CheckpointFileOpt = None,
+        store: StoreOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Recompute the Merkle log from the events as stored and compare it with the stored
+        checkpoints and with --checkpoint; exit 5 naming the first position that differs."""
+        from projections.audit import MerkleLogProjection
+        from projections.proofs import Checkpoint
+
+        trusted = None
+        if checkpoint is not None:
+            trusted = Checkpoint.from_document(read_json(checkpoint, "checkpoint file"))
+        result = MerkleLogProjection(open_existing(store)).verify(trusted)
+        if json_out:
+            emit_json(result.document())
+            return
+        lines = [f"verified: {result.events} events match the Merkle log"]
+        if result.events > result.logged:
+            lines.append(
+                f"  {result.events - result.logged} events are not logged yet "
+                "(run `civledger audit checkpoint`)"
+            )
+        lines.append(f"  stored checkpoints checked: {result.checkpoints_checked}")
+        if result.trusted is not None:
+            lines.append(f"  the log extends your checkpoint of size {result.trusted.size}")
+        typer.echo("\n".join(lines))
+
+    @audit.command("prove")
+    def prove(
+        id: IdArg,
+        store: StoreOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Print inclusion proofs of every event of a person against the latest checkpoint
+        (a JSON document to save and check with `audit check-proof`)."""
+        from projections.audit import MerkleLogProjection
+
+        proofs = MerkleLogProjection(open_existing(store)).prove(id)
+        if proofs.pending:
+            note(
+                f"{len(proofs.pending)} event(s) are newer than the latest checkpoint and "
+                "have no proof yet"
+            )
+        emit_json(proofs.document())
+
+    @audit.command("check-proof")
+    def check_proof(
+        file: Annotated[
+            Path,
+            typer.Argument(
+                help="A proof saved from `audit prove` or `audit verify --json`.", dir_okay=False
+            ),
+        ],
+        checkpoint: CheckpointFileOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Verify a saved proof offline, with no database; with --checkpoint, also require
+        that the proof is against that checkpoint."""
+        from projections.proofs import Checkpoint
+        from projections.proofs import check_proof as check
+
+        trusted = None
+        if checkpoint is not None:
+            trusted = Checkpoint.from_document(read_json(checkpoint, "checkpoint file"))
+        document = read_json(file, "proof file")
+        if isinstance(document, dict) and isinstance(document.get("consistency"), dict):
+            document = document["consistency"]  # the output of `audit verify --json`
+        result = check(document, trusted)
+        if json_out:
+            emit_json(result.document())
+        elif result.positions:
+            typer.echo(
+                f"valid: positions {', '.join(map(str, result.positions))} are in the log of "
+                f"size {result.checkpoint.size}"
+            )
+        else:
+            typer.echo(f"valid: the log of size {result.checkpoint.size} extends the older one")
+
+    @audit.command("log")
+    def log(
+        clerk: Annotated[
+            str | None, typer.Option(help="Only acts recorded by this clerk.", show_default=False)
+        ] = None,
+        office: Annotated[
+            str | None, typer.Option(help="Only acts recorded at this office.", show_default=False)
+        ] = None,
+        since: Annotated[
+            str | None,
+            typer.Option(
+                help="Only acts recorded on or after this date (YYYY-MM-DD).", show_default=False
+            ),
+        ] = None,
+        store: StoreOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Who recorded what: every person event in log order, with clerk, office and times."""
+        from projections.audit import MerkleLogProjection
+
+        day = parse_date(since, "--since") if since is not None else None
+        entries = MerkleLogProjection(open_existing(store)).audit_trail(clerk, office, day)
+        documents = [entry.document() for entry in entries]
+        if json_out:
+            emit_json(documents)
+            return
+        for d in documents:
+            late = "  LATE" if d["late"] else ""
+            typer.echo(
+                f"#{d['position']:<6} {d['recorded_at'][:19]}  {d['clerk']} @ {d['office']}  "
+                f"{d['type']} {d['person_id']} (legal date {d['occurred_on']}, "
+                f"ref {d['reference']}){late}"
+            )

@@ -1,0 +1,184 @@
+"""Bulk commands: generate a synthetic population, import a file of acts (docs/import.md).
+
+`import` exit codes: 0 every row is in the ledger; 3 the import ran to the end but some rows
+were rejected (each is in the rejects file); 2 bad arguments or an unreadable file (nothing
+written); 1 the store is unreachable (a re-run resumes where the ledger stands).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, BinaryIO
+
+import typer
+
+from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, note, open_register
+from domain.errors import InvalidInput
+
+#: Exit code when the import finished but rows were rejected (as a rule refusing an act).
+EXIT_REJECTED = 3
+
+
+class _Progress:
+    """A one-line progress bar on stderr (terminals only): rows, rows/s and ETA by bytes."""
+
+    def __init__(self, total_bytes: int, enabled: bool) -> None:
+        self.total = max(total_bytes, 1)
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.bytes = 0
+
+    def update(self, rows: int, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not final and now - self.shown < 0.25:
+            return
+        self.shown = now
+        elapsed = max(now - self.started, 1e-6)
+        done = min(self.bytes / self.total, 1.0)
+        eta = elapsed * (1 - done) / done if done > 0 else 0.0
+        width = 28
+        bar = "#" * int(done * width) + "-" * (width - int(done * width))
+        minutes, seconds = divmod(int(eta), 60)
+        sys.stderr.write(
+            f"\rimporting [{bar}] {done:4.0%} {rows:,} rows  {rows / elapsed:,.0f} rows/s  "
+            f"ETA {minutes // 60}:{minutes % 60:02d}:{seconds:02d} "
+        )
+        if final:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _lines(handle: BinaryIO, progress: _Progress) -> Iterator[bytes]:
+    for data in handle:
+        progress.bytes += len(data)
+        yield data
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("generate")
+    def generate(
+        people: Annotated[int, typer.Option("--people", help="How many distinct persons.")],
+        seed: Annotated[
+            int, typer.Option("--seed", help="Random seed; the same seed gives the same bytes.")
+        ],
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", help="Write to this file (default: stdout).", show_default=False),
+        ] = None,
+        json_out: Annotated[
+            bool,
+            typer.Option(
+                "--json",
+                help="With --out, print a JSON summary (without --out, stdout is already JSON).",
+            ),
+        ] = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Write a synthetic population as JSON Lines of acts (format: docs/import.md)."""
+        from cli.synthetic import PopulationGenerator
+
+        if people < 0:
+            raise InvalidInput(f"--people must be 0 or more, got {people}")
+        generator = PopulationGenerator(people, seed)
+        if out is None:
+            stream = io.TextIOWrapper(
+                sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False
+            )
+            try:
+                generator.write(stream)
+            finally:
+                stream.flush()
+                stream.detach()
+            return
+        try:
+            with out.open("w", encoding="utf-8", newline="\n") as handle:
+                rows = generator.write(handle)
+        except OSError as error:
+            raise InvalidInput(f"cannot write {out}: {error.strerror}") from None
+        if json_out:
+            emit_json({"out": str(out), "people": people, "seed": seed, "rows": rows})
+        else:
+            note(f"wrote {rows} acts of {people} people to {out}")
+
+    @app.command("import")
+    def import_(
+        file: Annotated[Path, typer.Argument(help="JSON Lines of acts (docs/import.md).")],
+        rejects: Annotated[
+            Path | None,
+            typer.Option(
+                "--rejects",
+                help="Where rejected rows go, one JSON object per line "
+                "with line and reason (default: FILE.rejects.jsonl).",
+                show_default=False,
+            ),
+        ] = None,
+        batch: Annotated[int, typer.Option("--batch", help="Rows per transaction.")] = 2000,
+        store: StoreOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Import acts in bulk: each row is judged as a clerk's act; re-runs append nothing."""
+        from domain.bulk import ImportTally, Rejected, importer_for, numbered_lines
+
+        if batch < 1:
+            raise InvalidInput(f"--batch must be at least 1, got {batch}")
+        rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
+        if rejects_path.resolve() == file.resolve():
+            raise InvalidInput("the rejects file must not be the input file")
+        try:
+            handle = file.open("rb")
+        except OSError as error:
+            raise InvalidInput(f"cannot read {file}: {error.strerror}") from None
+        with handle:
+            try:
+                sink = rejects_path.open("w", encoding="utf-8")
+            except OSError as error:
+                raise InvalidInput(f"cannot write {rejects_path}: {error.strerror}") from None
+            with sink:
+                importer = importer_for(open_register(store), batch)
+                size = os.fstat(handle.fileno()).st_size
+                progress = _Progress(size, enabled=not json_out and sys.stderr.isatty())
+                started = time.monotonic()
+
+                def reject(item: Rejected) -> None:
+                    sink.write(
+                        json.dumps(
+                            {"line": item.line, "reason": item.reason, "row": item.text},
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
+
+                def after_batch(tally: ImportTally) -> None:
+                    sink.flush()
+                    progress.update(tally.rows)
+
+                tally = importer.run(numbered_lines(_lines(handle, progress)), reject, after_batch)
+            progress.update(tally.rows, final=True)
+        seconds = time.monotonic() - started
+        summary = {
+            "file": str(file),
+            **tally.as_document(),
+            "rejects_file": str(rejects_path),
+            "seconds": round(seconds, 3),
+            "rows_per_second": round(tally.rows / seconds) if seconds > 0 else None,
+        }
+        if json_out:
+            emit_json(summary)
+        else:
+            typer.echo(
+                f"{tally.rows} rows: {tally.recorded} recorded, {tally.already_recorded} "
+                f"already recorded, {tally.rejected} rejected ({rejects_path}); "
+                f"{tally.events} events in {seconds:.1f}s"
+            )
+        if tally.rejected:
+            sys.exit(EXIT_REJECTED)  # not typer.Exit: the app runs click non-standalone

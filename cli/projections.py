@@ -1,0 +1,374 @@
+"""Read-model commands: `projections status|catch-up|rebuild|follow|digest`, `report`, `verify`,
+`find`. Read models live in the store's database unless `--views` names another one; events are
+read from the store unless `--events-from` names a replica."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from time import monotonic
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from cli.runtime import (
+    DebugOpt,
+    EventsFromOpt,
+    JsonOpt,
+    NoCatchUpOpt,
+    StoreOpt,
+    ViewsOpt,
+    emit_json,
+    note,
+)
+from domain.store import store_from_env
+from domain.values import IdNumber, clean_text, parse_date, parse_province
+from projections.engine import BATCH_SIZE, PROJECTION_NAMES, Engine
+from projections.queries import FIND_LIMIT, ReadModels
+from projections.source import EventSource
+from projections.views import ViewDatabase, database_errors
+
+NameArg = Annotated[
+    str | None,
+    typer.Argument(
+        help=f"One projection: {', '.join(PROJECTION_NAMES)} (default: all).",
+        show_default=False,
+    ),
+]
+BatchOpt = Annotated[
+    int,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        help="Events read and written per transaction.",
+    ),
+]
+
+
+@contextmanager
+def opened(
+    store: str | None, views: str | None, events_from: str | None, *, events: bool = True
+) -> Iterator[Engine]:
+    """An engine over the read models, reading events unless `events` is False."""
+    source = EventSource.open(events_from or store) if events else None
+    try:
+        views_url = views or str(store_from_env(store).url)
+        database = ViewDatabase.open(views_url)
+        try:
+            yield Engine(source, database)
+        finally:
+            database.close()
+    finally:
+        if source is not None:
+            source.close()
+
+
+class ProgressBar:
+    """`rebuilding: 12,000/1,000,000 events  41,000 events/s  ETA 0:00:24` on a terminal."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.started = monotonic()
+        self.shown = 0.0
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = monotonic()
+        if now - self.shown < 0.2 and done < total:
+            return
+        self.shown = now
+        self.drawn = True
+        elapsed = max(now - self.started, 1e-6)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate > 0 else 0.0
+        width = 30
+        filled = int(width * done / total) if total else width
+        minutes, seconds = divmod(int(eta), 60)
+        hours, minutes = divmod(minutes, 60)
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
+            f"{done:,}/{total:,} events  {rate:,.0f} events/s  "
+            f"ETA {hours}:{minutes:02d}:{seconds:02d} "
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+
+
+def _catch_up_first(engine: Engine, no_catch_up: bool) -> None:
+    if not no_catch_up:
+        engine.catch_up()
+
+
+def _report_text(report: dict[str, Any]) -> str:
+    labels = [
+        ("people", "people (every record)"),
+        ("active_id_numbers", "active ID numbers"),
+        ("cancelled_id_numbers", "cancelled ID numbers"),
+        ("deceased", "deceased"),
+        ("renounced", "renounced nationality"),
+        ("merged_duplicates", "merged duplicates"),
+        ("without_id_number", "without an ID number"),
+    ]
+    lines = [f"{label:<28} {report[key]:>12,}" for key, label in labels]
+    if "births_since" in report:
+        lines.append(f"{'births registered since':<28} {report['births_since']:>12,}")
+    lines.append("record changes by kind")
+    lines += [f"  {kind:<26} {n:>12,}" for kind, n in report["record_changes"].items()]
+    if not report["record_changes"]:
+        lines.append("  (none)")
+    lines.append("active ID numbers by province")
+    from domain.reference import REFERENCE
+
+    lines += [
+        f"  {code} {REFERENCE.name_of(code) or '':<22} {n:>12,}"
+        for code, n in report["by_province"].items()
+    ]
+    if not report["by_province"]:
+        lines.append("  (none)")
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        name="projections",
+        help="Build, check and follow the read models (people, id_numbers, statistics).",
+        no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.add_typer(group)
+
+    @group.command("status")
+    def status(
+        name: NameArg = None,
+        store: StoreOpt = None,
+        views: ViewsOpt = None,
+        events_from: EventsFromOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Per projection: its position, the head of the log, and the lag.
+
+        With --events-from (a replica), head and lag are the replica's, and primary_head and
+        primary_lag are measured against the store (the primary) as well.
+        """
+        with opened(store, views, events_from) as engine:
+            rows = engine.status(name)
+        primary = None
+        if events_from and events_from != str(store_from_env(store).url):
+            source = EventSource.open(store)
+            try:
+                primary = source.head()
+            finally:
+                source.close()
+        if json_out:
+            document = {
+                s.name: {"position": s.position, "head": s.head, "lag": s.lag} for s in rows
+            }
+            if primary is not None:
+                for s in rows:
+                    document[s.name].update(
+                        primary_head=primary, primary_lag=max(primary - s.position, 0)
+                    )
+            emit_json(document)
+            return
+        columns = f"{'projection':<12} {'position':>12} {'head':>12} {'lag':>12}"
+        if primary is not None:
+            columns += f" {'primary head':>14} {'primary lag':>12}"
+        typer.echo(columns)
+        for s in rows:
+            line = f"{s.name:<12} {s.position:>12,} {s.head:>12,} {s.lag:>12,}"
+            if primary is not None:
+                line += f" {primary:>14,} {max(primary - s.position, 0):>12,}"
+            typer.echo(line)
+
+    @group.command("catch-up")
+    def catch_up(
+        name: NameArg = None,
+        batch_size: BatchOpt = BATCH_SIZE,
+        store: StoreOpt = None,
+        views: ViewsOpt = None,
+        events_from: EventsFromOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Apply the events recorded since each projection's position."""
+        with opened(store, views, events_from) as engine:
+            engine.batch_size = batch_size
+            positions = engine.catch_up(name)
+        if json_out:
+            emit_json({n: {"position": p} for n, p in positions.items()})
+            return
+        for projection, position in positions.items():
+            typer.echo(f"{projection}: at position {position:,}")
+
+    @group.command("rebuild")
+    def rebuild(
+        name: NameArg = None,
+        batch_size: BatchOpt = BATCH_SIZE,
+        store: StoreOpt = None,
+        views: ViewsOpt = None,
+        events_from: EventsFromOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Rebuild from the first event into fresh tables, then swap them in atomically."""
+        bar = ProgressBar(f"rebuilding {name or 'all'}", sys.stderr.isatty() and not json_out)
+        with opened(store, views, events_from) as engine:
+            engine.batch_size = batch_size
+            try:
+                positions = engine.rebuild(name, progress=bar)
+            finally:
+                bar.close()
+        if json_out:
+            emit_json({n: {"position": p, "rebuilt": True} for n, p in positions.items()})
+            return
+        for projection, position in positions.items():
+            typer.echo(f"{projection}: rebuilt, at position {position:,}")
+
+    @group.command("follow")
+    def follow(
+        batch_size: BatchOpt = BATCH_SIZE,
+        store: StoreOpt = None,
+        views: ViewsOpt = None,
+        events_from: EventsFromOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Keep every read model current until interrupted (Ctrl-C or SIGTERM exits cleanly)."""
+        stop = threading.Event()
+
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, interrupt)
+        with opened(store, views, events_from) as engine:
+            engine.batch_size = batch_size
+            if not json_out:
+                note("following the event log; Ctrl-C stops")
+            try:
+                engine.follow(stop, on_batch=None)
+            except KeyboardInterrupt:
+                stop.set()
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+            with database_errors(engine.views.url.redacted()):
+                positions = engine.views.positions()
+        final = {n: positions.get(n, 0) for n in PROJECTION_NAMES}
+        if json_out:
+            emit_json({n: {"position": p} for n, p in final.items()})
+        else:
+            note("stopped; " + ", ".join(f"{n} at {p:,}" for n, p in final.items()))
+
+    @group.command("digest")
+    def digest(
+        name: NameArg = None,
+        store: StoreOpt = None,
+        views: ViewsOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """A SHA-256 of each model's canonical contents, to compare replicas or runs."""
+        with opened(store, views, None, events=False) as engine:
+            digests = engine.digest(name)
+        if json_out:
+            emit_json(digests)
+            return
+        for projection, value in digests.items():
+            typer.echo(f"{projection:<12} {value}")
+
+    @app.command("report")
+    def report(
+        since: Annotated[
+            str | None,
+            typer.Option(help="Also count births registered on or after this date (YYYY-MM-DD)."),
+        ] = None,
+        store: StoreOpt = None,
+        views: ViewsOpt = None,
+        events_from: EventsFromOpt = None,
+        no_catch_up: NoCatchUpOpt = False,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """The register's statistics: a readable table, or --json."""
+        since_date = parse_date(since, "--since") if since is not None else None
+        with opened(store, views, events_from, events=not no_catch_up) as engine:
+            _catch_up_first(engine, no_catch_up)
+            with database_errors(engine.views.url.redacted()):
+                document = ReadModels(engine.views).report(since_date)
+        if json_out:
+            emit_json(document)
+        else:
+            typer.echo(_report_text(document))
+
+    @app.command("verify")
+    def verify(
+        id: Annotated[str, typer.Argument(help="The 12-digit personal ID number to verify.")],
+        name: Annotated[str, typer.Option(help="Full name (case and diacritics are ignored).")],
+        born: Annotated[str, typer.Option(help="Date of birth, YYYY-MM-DD.")],
+        store: StoreOpt = None,
+        views: ViewsOpt = None,
+        events_from: EventsFromOpt = None,
+        no_catch_up: NoCatchUpOpt = False,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Check an ID number against a name and date of birth (an unknown number is no error)."""
+        number = IdNumber.parse(id)
+        full_name = clean_text(name, "name")
+        born_on = parse_date(born, "date of birth")
+        with opened(store, views, events_from, events=not no_catch_up) as engine:
+            _catch_up_first(engine, no_catch_up)
+            with database_errors(engine.views.url.redacted()):
+                answer = ReadModels(engine.views).verify(number, full_name, born_on)
+        if json_out:
+            emit_json(answer)
+        else:
+            verdict = "match" if answer["match"] else "no match"
+            typer.echo(f"{number}: {verdict}; status {answer['status']}")
+
+    @app.command("find")
+    def find(
+        name: Annotated[str, typer.Option(help="Name words (case and diacritics are ignored).")],
+        born: Annotated[str | None, typer.Option(help="Date of birth, YYYY-MM-DD.")] = None,
+        province: Annotated[
+            str | None, typer.Option(help="Three-digit code of the birth province.")
+        ] = None,
+        limit: Annotated[int, typer.Option(min=1, help="Most candidates to list.")] = FIND_LIMIT,
+        store: StoreOpt = None,
+        views: ViewsOpt = None,
+        events_from: EventsFromOpt = None,
+        no_catch_up: NoCatchUpOpt = False,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+    ) -> None:
+        """Candidate records whose name holds every given word, with their ID numbers."""
+        words = clean_text(name, "name")
+        born_on = parse_date(born, "date of birth") if born is not None else None
+        code = parse_province(province) if province is not None else None
+        with opened(store, views, events_from, events=not no_catch_up) as engine:
+            _catch_up_first(engine, no_catch_up)
+            with database_errors(engine.views.url.redacted()):
+                found = ReadModels(engine.views).find(words, born_on, code, limit)
+        if json_out:
+            emit_json(found)
+            return
+        if not found:
+            note("no candidates")
+        for person in found:
+            cancelled = person["cancelled_id_numbers"]
+            typer.echo(
+                f"{person['id_number'] or '(no number)':<13} {person['name']:<30} "
+                f"born {person['born']} in {person['birth_province']}  {person['status']}"
+                + (f"  cancelled: {', '.join(cancelled)}" if cancelled else "")
+                + f"  [{person['person_id']}]"
+            )

@@ -1,0 +1,589 @@
+"""Bulk import: many acts, judged exactly as a clerk's acts are, written a batch at a time.
+
+Every row is parsed by the same pydantic commands (`domain.commands`) and decided by the same
+aggregates and rules (`Person`, `IdNumberClaim`, `RecordedAct`) as `CivilRegister`. What
+differs is only how state is read and written: a batch's aggregates are loaded in one query,
+its acts decided in memory in file order, and all its events appended in one transaction by
+the store's bulk path (`insert_events_bulk`: binary COPY on PostgreSQL, executemany on
+SQLite). The format of a row is documented in docs/import.md.
+
+Idempotent and resumable: an act's `RecordedAct` id derives from (kind, office, reference) and
+is written in the same transaction as the act's events, so a row whose act is in the store is
+"already recorded" and a re-run after a crash at any point appends every remaining row once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError, StoredEvent
+
+from domain.aggregate import ActBasis
+from domain.commands import (
+    ACT_COMMANDS,
+    ChangeRecord,
+    Clerking,
+    Command,
+    MergeDuplicate,
+    RecordDeath,
+    RegisterBirth,
+    RenounceNationality,
+)
+from domain.errors import (
+    CivledgerError,
+    InvalidInput,
+    ReferenceConflict,
+    RuleBroken,
+    StoreUnavailable,
+    UnknownPerson,
+)
+from domain.events import BirthRegistered, IdNumberAssignedReason, RegisterEvent
+from domain.person import Person
+from domain.policies import MERGE_POLICY
+from domain.registry import (
+    IdNumberClaim,
+    RecordedAct,
+    act_id,
+    claim_id,
+    fingerprint,
+    person_id_for_birth,
+)
+from domain.values import Clock, IdNumber, clean_text, parse_person_ref, today_of
+
+if TYPE_CHECKING:
+    from domain.application import CivilRegister
+
+#: Fields of a row that name a person: an ID number, a person UUID or a birth act.
+PERSON_FIELDS = ("person", "into", "father", "mother")
+#: How often a batch is decided again after a conflicting concurrent write.
+MAX_ATTEMPTS = 12
+#: Random draws before a (province, century-sex, year) bucket is declared full.
+MAX_DRAWS = 64
+DEFAULT_BATCH = 2000
+
+
+@runtime_checkable
+class BulkRecorder(Protocol):
+    """What a store offers the import beyond the library's recorder interface."""
+
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> Sequence[StoredEvent]:
+        """Every event of the given aggregates, ordered by aggregate then version."""
+        ...
+
+    def insert_events_bulk(
+        self, stored_events: Sequence[StoredEvent], *, return_ids: bool = False
+    ) -> Sequence[int] | None:
+        """Append all events in one transaction, keeping positions in commit order."""
+        ...
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row that is not in the ledger: its line number, a one-line reason, its text."""
+
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass
+class ImportTally:
+    """Counts so far. Every row is recorded, already recorded, or rejected."""
+
+    rows: int = 0
+    recorded: int = 0
+    already_recorded: int = 0
+    rejected: int = 0
+    events: int = 0
+    recorded_by_kind: dict[str, int] = field(default_factory=dict)
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "recorded": self.recorded,
+            "already_recorded": self.already_recorded,
+            "rejected": self.rejected,
+            "events": self.events,
+            "recorded_by_kind": dict(sorted(self.recorded_by_kind.items())),
+        }
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row that passed the command models: the act, and who recorded it where."""
+
+    line: int
+    text: str
+    act: Command
+    clerking: Clerking
+
+    @cached_property
+    def act_id(self) -> UUID:
+        return act_id(self.act.KIND, self.clerking.office, self.clerking.reference)
+
+
+# ------------------------------------------------------------------------ parsing
+
+
+def _birth_act_ref(value: dict[str, Any], where: str) -> str:
+    """`{"office": ..., "reference": ...}` of a birth act names the person it registered."""
+    if set(value) != {"office", "reference"} or not all(isinstance(v, str) for v in value.values()):
+        raise InvalidInput(
+            f"{where} must be an ID number, a person UUID or "
+            '{"office": ..., "reference": ...} of a birth act'
+        )
+    office = clean_text(value["office"], f"{where}.office")
+    reference = clean_text(value["reference"], f"{where}.reference")
+    return str(person_id_for_birth(office, reference))
+
+
+def parse_row(line: int, text: str) -> Row:
+    """Validate one row with the same models as a clerk's command; `InvalidInput` if bad."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"not JSON: {error.msg} at column {error.colno}") from None
+    if not isinstance(raw, dict):
+        raise InvalidInput("a row must be a JSON object")
+    kind = raw.pop("kind", None)
+    if kind is None:
+        raise InvalidInput("kind is required")
+    command = ACT_COMMANDS.get(kind) if isinstance(kind, str) else None
+    if command is None:
+        raise InvalidInput(f"unknown kind {kind!r}; expected one of {', '.join(ACT_COMMANDS)}")
+    clerking = Clerking.parse(
+        **{key: raw.pop(key) for key in ("clerk", "office", "reference") if key in raw}
+    )
+    if command is ChangeRecord:
+        # `kind` names the act, so a change row names the kind of change `change_kind`.
+        if "change_kind" not in raw:
+            raise InvalidInput("change_kind is required")
+        raw["kind"] = raw.pop("change_kind")
+    for key in PERSON_FIELDS:
+        if isinstance(raw.get(key), dict):
+            raw[key] = _birth_act_ref(raw[key], key)
+    return Row(line, text, command.parse(**raw), clerking)
+
+
+def numbered_lines(lines: Iterable[bytes], first: int = 1) -> Iterator[tuple[int, bytes]]:
+    """Number the lines of a file, skipping blank ones (they are not rows)."""
+    for number, data in enumerate(lines, first):
+        if data.strip():
+            yield number, data
+
+
+# ---------------------------------------------------------------------- the batch
+
+
+class _Batch:
+    """The aggregates one batch reads and writes, decided in memory in file order."""
+
+    def __init__(self, importer: BulkImporter, rows: Sequence[Row], taken: set[UUID]) -> None:
+        self.importer = importer
+        self.rows = rows
+        self.taken = taken  # claim ids known to be in the store (from earlier attempts)
+        self.history: dict[UUID, list[RegisterEvent]] = {}
+        self.persons: dict[UUID, Person] = {}
+        self.acts: dict[UUID, RecordedAct] = {}
+        self.new_claims: set[UUID] = set()
+        self.events: list[RegisterEvent] = []
+        self.outcomes: list[tuple[Row, str | None]] = []  # reason None: recorded
+        self.already: list[Row] = []
+        self.recorded_at = importer.clock.now()
+        self.today = today_of(importer.clock)
+
+    # ------------------------------------------------------------------- loading
+
+    def load(self) -> None:
+        """Read every act, person and claim the batch names, in one or two queries."""
+        wanted: set[UUID] = set()
+        claims_by_number: dict[str, UUID] = {}
+        for row in self.rows:
+            wanted.add(row.act_id)
+            for ref in self._refs(row):
+                parsed = parse_person_ref(ref)
+                if isinstance(parsed, IdNumber):
+                    claims_by_number[str(parsed)] = claim_id(parsed)
+                else:
+                    wanted.add(parsed)
+        wanted.update(claims_by_number.values())
+        self._absorb(self.importer.read(sorted(wanted, key=str)))
+        holders = {
+            cast(UUID, self._claim(cid).person_id)
+            for cid in claims_by_number.values()
+            if cid in self.history
+        }
+        missing = sorted(holders - set(self.history), key=str)
+        if missing:
+            self._absorb(self.importer.read(missing))
+
+    def _absorb(self, events: Iterable[RegisterEvent]) -> None:
+        for event in events:
+            self.history.setdefault(event.originator_id, []).append(event)
+
+    @staticmethod
+    def _refs(row: Row) -> list[str]:
+        return [ref for key in PERSON_FIELDS if isinstance(ref := getattr(row.act, key, None), str)]
+
+    def _claim(self, cid: UUID) -> IdNumberClaim:
+        claim = IdNumberClaim.replay(cid, self.history.get(cid, []))
+        if claim is None or claim.person_id is None:
+            raise UnknownPerson(f"no claim {cid}")
+        return claim
+
+    # ------------------------------------------------------------------- queries
+
+    def resolve(self, ref: str) -> UUID:
+        parsed = parse_person_ref(ref)
+        if isinstance(parsed, IdNumber):
+            cid = claim_id(parsed)
+            if cid not in self.history and cid not in self.new_claims:
+                raise UnknownPerson(f"no person holds or held ID number {parsed}")
+            if cid in self.new_claims:
+                for person in self.persons.values():
+                    if str(parsed) in (person.id_number, *person.cancelled_id_numbers):
+                        return person.id
+            return cast(UUID, self._claim(cid).person_id)
+        self.person(parsed)
+        return parsed
+
+    def person(self, ref: str | UUID) -> Person:
+        person_id = ref if isinstance(ref, UUID) else self.resolve(ref)
+        person = self.persons.get(person_id)
+        if person is None:
+            history = self.history.get(person_id)
+            if not history or not isinstance(history[0], BirthRegistered):
+                raise UnknownPerson(f"no person record {person_id}")
+            person = cast(Person, Person.replay(person_id, history))
+            self.persons[person_id] = person
+        return person
+
+    def recorded_act(self, aid: UUID) -> RecordedAct | None:
+        act = self.acts.get(aid)
+        if act is None and aid in self.history:
+            act = RecordedAct.replay(aid, self.history[aid])
+            if act is not None:
+                self.acts[aid] = act
+        return act
+
+    def claim_known(self, cid: UUID) -> bool:
+        return cid in self.history or cid in self.new_claims or cid in self.taken
+
+    # ------------------------------------------------------------------ deciding
+
+    def decide_all(self) -> None:
+        for row in self.rows:
+            touched: list[Person] = []
+            try:
+                self.decide(row, touched)
+            except CivledgerError as error:
+                for person in touched:  # undo a half-applied act: rebuild from history
+                    self.persons[person.id] = cast(
+                        Person, Person.replay(person.id, self.history[person.id])
+                    )
+                self.outcomes.append((row, " ".join(error.message.split())))
+
+    def decide(self, row: Row, touched: list[Person]) -> None:
+        act, clerking = row.act, row.clerking
+        kind = act.KIND
+        digest = fingerprint(kind, self.content(act))
+        aid = row.act_id
+        recorded = self.recorded_act(aid)
+        if recorded is not None:
+            if recorded.fingerprint != digest:
+                raise ReferenceConflict(
+                    f"reference {clerking.reference!r} at office {clerking.office!r} was "
+                    f"already used for a different {recorded.kind} act",
+                    rule="ReferenceIdentifiesOneAct",
+                )
+            self.already.append(row)
+            return
+        basis = ActBasis(clerking.clerk, clerking.office, clerking.reference, self.recorded_at)
+        person, claims = self.apply(act, clerking, basis, touched)
+        pending = person.collect_events()
+        on = pending[0].occurred_on if pending else self.today
+        record = RecordedAct.record(kind, digest, person.id, basis, on)
+        new_events = [*pending, *(e for c in claims for e in c.collect_events())]
+        new_events.extend(record.collect_events())
+        self.history.setdefault(person.id, []).extend(pending)
+        self.persons[person.id] = person
+        self.acts[aid] = record
+        self.new_claims.update(c.id for c in claims)
+        self.events.extend(new_events)
+        self.outcomes.append((row, None))
+
+    def content(self, act: Command) -> dict[str, Any]:
+        """The act's content as the single-act path fingerprints it (refs resolved)."""
+        data = act.model_dump(mode="json")
+        for key in PERSON_FIELDS:
+            if data.get(key):
+                data[key] = str(self.resolve(data[key]))
+        if isinstance(act, MergeDuplicate):
+            return {"person": data["person"], "into": data["into"]}
+        return data
+
+    def apply(
+        self, act: Command, clerking: Clerking, basis: ActBasis, touched: list[Person]
+    ) -> tuple[Person, list[IdNumberClaim]]:
+        """Let the aggregates decide one act, as `CivilRegister` does for a clerk."""
+        if isinstance(act, RegisterBirth):
+            return self._birth(act, clerking, basis)
+        if isinstance(act, ChangeRecord):
+            return self._change(act, basis, touched)
+        if isinstance(act, MergeDuplicate):
+            return self._merge(act, basis, touched), []
+        if not isinstance(act, RecordDeath | RenounceNationality):  # pragma: no cover
+            raise InvalidInput(f"unknown act {act.KIND!r}")
+        person = self.person(act.person)
+        touched.append(person)
+        if isinstance(act, RecordDeath):
+            person.record_death(basis, act.died_on, act.place, self.today)
+        else:
+            person.renounce_nationality(basis, act.effective, self.today)
+        return person, []
+
+    def _birth(
+        self, act: RegisterBirth, clerking: Clerking, basis: ActBasis
+    ) -> tuple[Person, list[IdNumberClaim]]:
+        father = self.person(act.father) if act.father else None
+        mother = self.person(act.mother) if act.mother else None
+        registered_on = act.registered_on or self.today
+        person = Person.register_birth(
+            person_id_for_birth(clerking.office, clerking.reference),
+            basis,
+            name=act.name,
+            sex=act.sex,
+            born=act.born,
+            birth_province=act.province,
+            nationality=act.nationality,
+            registered_on=registered_on,
+            today=self.today,
+            ethnicity=act.ethnicity,
+            place_of_birth=act.place_of_birth,
+            father=father,
+            mother=mother,
+        )
+        if person.may_hold_number:
+            return person, [self.assign(person, basis, "birth_registered", registered_on)]
+        return person, []
+
+    def _change(
+        self, act: ChangeRecord, basis: ActBasis, touched: list[Person]
+    ) -> tuple[Person, list[IdNumberClaim]]:
+        person = self.person(act.person)
+        touched.append(person)
+        effective = act.effective or self.today
+        change = person.change_record(basis, act.field, act.value, act.kind, effective, self.today)
+        if change.needs_number and person.may_hold_number:
+            return person, [self.assign(person, basis, change.reason, effective)]
+        return person, []
+
+    def _merge(self, act: MergeDuplicate, basis: ActBasis, touched: list[Person]) -> Person:
+        duplicate = self.person(act.person)
+        survivor = self.person(act.into)
+        touched.append(duplicate)
+        if duplicate.id != survivor.id:
+            decision = MERGE_POLICY.decide(duplicate, survivor)
+            if decision.duplicate.id != duplicate.id:
+                raise RuleBroken(
+                    f"{survivor.display_id} was registered after {duplicate.display_id}: "
+                    f"the earliest record survives, so merge {survivor.display_id} "
+                    f"into {duplicate.display_id}",
+                    rule="KeepEarliestRecord",
+                )
+        duplicate.merge_into(basis, survivor, self.today)
+        return duplicate
+
+    def assign(
+        self, person: Person, basis: ActBasis, reason: IdNumberAssignedReason, on: date
+    ) -> IdNumberClaim:
+        """Draw a number the batch and the store have never seen; the same rules as one act."""
+        for _ in range(MAX_DRAWS):
+            serial = self.importer.serials.draw()
+            number = IdNumber.compose(person.birth_province, person.sex, person.born.year, serial)
+            if not self.claim_known(claim_id(number)):
+                break
+        else:
+            raise RuleBroken(
+                f"no free ID number found in bucket {person.number_prefix} after {MAX_DRAWS} draws",
+                rule="NumberBucketHasRoom",
+            )
+        claim = IdNumberClaim.claim(number, person.id, basis, on)
+        person.assign_id_number(basis, number, reason, on)
+        self.new_claims.add(claim.id)
+        return claim
+
+
+class Serials:
+    """Six random digits from the operating system's cryptographic source, as `draw_number`
+    draws them, read a few kilobytes at a time instead of one system call per number."""
+
+    CHUNK = 3 * 4096
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._at = 0
+
+    def draw(self) -> int:
+        while True:
+            if self._at + 3 > len(self._buffer):
+                self._buffer, self._at = os.urandom(self.CHUNK), 0
+            value = int.from_bytes(self._buffer[self._at : self._at + 3], "big") >> 4
+            self._at += 3
+            if value < 1_000_000:  # 20 uniform bits; rejecting the rest keeps it uniform
+                return value
+
+
+# ------------------------------------------------------------------- the service
+
+
+class BulkImporter:
+    """Imports rows in batches through a register's mapper and its store's bulk path."""
+
+    def __init__(
+        self,
+        recorder: object,
+        mapper: Mapper[UUID],
+        clock: Clock,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> None:
+        if not isinstance(recorder, BulkRecorder):
+            raise StoreUnavailable("this store has no bulk import path")
+        if batch_size < 1:
+            raise InvalidInput(f"batch size must be at least 1, got {batch_size}")
+        self.recorder = recorder
+        self.mapper = mapper
+        self.clock = clock
+        self.batch_size = batch_size
+        self.register: CivilRegister | None = None
+        self.serials = Serials()
+
+    def read(self, ids: Sequence[UUID]) -> list[RegisterEvent]:
+        try:
+            stored = self.recorder.select_events_of(ids)
+        except (PersistenceError, OSError) as error:
+            raise StoreUnavailable(f"store error: {_one_line(error)}") from error
+        return [cast(RegisterEvent, self.mapper.to_domain_event(s)) for s in stored]
+
+    def run(
+        self,
+        lines: Iterable[tuple[int, bytes]],
+        on_reject: Callable[[Rejected], None],
+        on_batch: Callable[[ImportTally], None] | None = None,
+    ) -> ImportTally:
+        """Import numbered lines; each ends recorded, already recorded, or rejected."""
+        tally = ImportTally()
+        batch: list[tuple[int, bytes]] = []
+        for item in lines:
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                self._import(batch, tally, on_reject)
+                batch = []
+                if on_batch:
+                    on_batch(tally)
+        if batch:
+            self._import(batch, tally, on_reject)
+            if on_batch:
+                on_batch(tally)
+        return tally
+
+    def _import(
+        self,
+        lines: list[tuple[int, bytes]],
+        tally: ImportTally,
+        on_reject: Callable[[Rejected], None],
+    ) -> None:
+        rows: list[Row] = []
+        rejected: list[Rejected] = []
+        for number, data in lines:
+            try:
+                text = data.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                rejected.append(
+                    Rejected(
+                        number,
+                        f"not UTF-8 at byte {error.start}",
+                        data.decode("utf-8", "replace").rstrip("\r\n"),
+                    )
+                )
+                continue
+            try:
+                rows.append(parse_row(number, text))
+            except CivledgerError as error:
+                rejected.append(Rejected(number, " ".join(error.message.split()), text))
+        batch = self._decide_and_write(rows) if rows else None
+        if batch is not None:
+            for row, reason in batch.outcomes:
+                if reason is not None:
+                    rejected.append(Rejected(row.line, reason, row.text))
+                else:
+                    tally.recorded += 1
+                    kind = row.act.KIND
+                    tally.recorded_by_kind[kind] = tally.recorded_by_kind.get(kind, 0) + 1
+            tally.already_recorded += len(batch.already)
+            tally.events += len(batch.events)
+        rejected.sort(key=lambda r: r.line)
+        for reject in rejected:
+            on_reject(reject)
+        tally.rejected += len(rejected)
+        tally.rows += len(lines)
+
+    def _decide_and_write(self, rows: list[Row]) -> _Batch:
+        taken: set[UUID] = set()
+        for _ in range(MAX_ATTEMPTS):
+            batch = _Batch(self, rows, taken)
+            batch.load()
+            batch.decide_all()
+            if batch.new_claims:
+                clashes = {e.originator_id for e in self.read(sorted(batch.new_claims, key=str))}
+                if clashes:  # a drawn number is already claimed in the store: draw again
+                    taken |= clashes
+                    continue
+            stored = [
+                self.mapper.to_stored_event(cast(DomainEventProtocol[UUID], e))
+                for e in batch.events
+            ]
+            try:
+                self.recorder.insert_events_bulk(stored)
+            except IntegrityError:
+                continue  # a concurrent writer got there first: decide again on fresh state
+            except (PersistenceError, OSError) as error:
+                raise StoreUnavailable(f"store error: {_one_line(error)}") from error
+            return batch
+        raise StoreUnavailable(
+            f"gave up a batch after {MAX_ATTEMPTS} conflicting concurrent writes; "
+            "nothing of it was recorded and a re-run is safe"
+        )
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def importer_for(register: CivilRegister, batch_size: int = DEFAULT_BATCH) -> BulkImporter:
+    """The bulk importer of a `CivilRegister` (its recorder, mapper and clock)."""
+    importer = BulkImporter(register.recorder, register.mapper, register.clock, batch_size)
+    importer.register = register  # the register owns the store's connections: keep it open
+    return importer
+
+
+__all__ = [
+    "DEFAULT_BATCH",
+    "BulkImporter",
+    "BulkRecorder",
+    "ImportTally",
+    "Rejected",
+    "Row",
+    "importer_for",
+    "numbered_lines",
+    "parse_row",
+]

@@ -1,0 +1,110 @@
+"""CIVLEDGER_CIPHER_KEY encrypts event payloads at rest; the Merkle log still verifies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from eventsourcing.cipher import AESCipher
+
+from domain.application import CivilRegister
+from domain.store import StoreURL
+from projections.audit import MerkleLogProjection
+from tests.audit.conftest import Invoke, birth
+from tests.conftest import FixedClock
+
+NAME = "Hoàng Thị Mai Hương"
+BORN = "1987-12-25"
+
+
+@pytest.fixture
+def cipher_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    key = AESCipher.create_key(32)
+    monkeypatch.setenv("CIVLEDGER_CIPHER_KEY", key)
+    return key
+
+
+def _stored_bytes(url: str) -> bytes:
+    store = StoreURL.parse(url)
+    if store.is_sqlite:
+        chunks = []
+        for suffix in ("", "-wal", "-journal"):
+            try:
+                with open(store.path + suffix, "rb") as file:
+                    chunks.append(file.read())
+            except FileNotFoundError:
+                continue
+        return b"".join(chunks)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT topic, state FROM civledger_events").fetchall()
+    return b"".join(topic.encode() + bytes(state) for topic, state in rows)
+
+
+def test_no_name_or_date_of_birth_is_stored_in_clear(
+    store_url: str, clock: FixedClock, cipher_key: str
+) -> None:
+    register = CivilRegister(store_url, clock=clock)
+    act, basis = birth(NAME, BORN, "KS-SECRET", sex="female")
+    number = register.register_birth(act, basis).person.id_number
+    assert number is not None
+    assert register.person(number).name == NAME  # the key holder reads it back
+    MerkleLogProjection(register).checkpoint()
+    register.close()
+    stored = _stored_bytes(store_url)
+    assert b"civledger.person.BirthRegistered" in stored  # topics are not encrypted
+    for secret in (NAME, BORN, "Mai", number):
+        assert secret.encode() not in stored
+
+
+def test_the_merkle_log_verifies_without_the_key(
+    cli: Invoke,
+    store_url: str,
+    clock: FixedClock,
+    cipher_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    register = CivilRegister(store_url, clock=clock)
+    act, basis = birth(NAME, BORN, "KS-SECRET", sex="female")
+    person = register.register_birth(act, basis).person
+    register.close()
+    assert cli("audit", "checkpoint", "--store", store_url).exit_code == 0
+    proof = cli("audit", "prove", str(person.id), "--store", store_url)
+    assert proof.exit_code == 0, proof.output
+    monkeypatch.delenv("CIVLEDGER_CIPHER_KEY")
+    result = cli("audit", "verify", "--store", store_url)
+    assert result.exit_code == 0, result.output
+    assert "verified: 4 events" in result.stdout
+
+
+def test_the_command_line_keeps_the_store_file_free_of_personal_data(
+    cli: Invoke, sqlite_url: str, tmp_path: Path, cipher_key: str
+) -> None:
+    views = f"sqlite:///{tmp_path / 'views.sqlite'}"  # read models hold names in clear
+    for i in (1, 2):
+        result = cli(
+            "register-birth",
+            "--name",
+            f"{NAME} {i}",
+            "--sex",
+            "female",
+            "--born",
+            f"1987-12-2{i}",
+            "--province",
+            "001",
+            "--reference",
+            f"KS-{i}",
+            "--store",
+            sqlite_url,
+            "--views",
+            views,
+        )
+        assert result.exit_code == 0, result.output
+    shown = cli("show", result.stdout.strip(), "--store", sqlite_url, "--json")
+    assert json.loads(shown.stdout)["name"] == f"{NAME} 2"
+    assert cli("audit", "checkpoint", "--store", sqlite_url).exit_code == 0
+    assert cli("audit", "verify", "--store", sqlite_url).exit_code == 0
+    stored = _stored_bytes(sqlite_url)
+    for secret in (NAME, "1987-12-21", "1987-12-22", "hoang thi mai"):
+        assert secret.encode() not in stored

@@ -1,0 +1,81 @@
+"""The synthetic population: reproducible bytes, valid rows, references only backwards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli.synthetic import DENSE, HORIZON, PopulationGenerator
+from domain.bulk import parse_row
+from domain.commands import ACT_COMMANDS
+from domain.registry import person_id_for_birth
+from tests.bulk.helpers import run
+
+
+def test_the_same_seed_gives_the_same_bytes(tmp_path: Path) -> None:
+    first = run("generate", "--people", "300", "--seed", "42")
+    second = run("generate", "--people", "300", "--seed", "42")
+    to_file = run("generate", "--people", "300", "--seed", "42", "--out", str(tmp_path / "p"))
+
+    assert first.exit_code == second.exit_code == to_file.exit_code == 0
+    assert first.stdout_bytes == second.stdout_bytes
+    assert (tmp_path / "p").read_bytes() == first.stdout_bytes
+    assert len(first.stdout_bytes.splitlines()) > 300
+
+
+def test_a_different_seed_gives_a_different_population() -> None:
+    assert (
+        run("generate", "--people", "100", "--seed", "1").stdout_bytes
+        != run("generate", "--people", "100", "--seed", "2").stdout_bytes
+    )
+
+
+def test_every_row_is_a_valid_act_referring_only_to_earlier_births() -> None:
+    rows = list(PopulationGenerator(400, seed=9, rates=DENSE).rows())
+    registered: set[str] = set()
+    for number, raw in enumerate(rows, 1):
+        parsed = parse_row(number, json.dumps(raw, ensure_ascii=False))
+        assert raw["kind"] in ACT_COMMANDS
+        for key in ("person", "into", "father", "mother"):
+            if key in raw:
+                ref = raw[key]
+                assert str(person_id_for_birth(ref["office"], ref["reference"])) in registered
+        for key in ("born", "registered_on", "died_on", "effective"):
+            if key in raw:
+                assert raw[key] <= HORIZON.isoformat()
+        if raw["kind"] == "birth":
+            registered.add(
+                str(person_id_for_birth(parsed.clerking.office, parsed.clerking.reference))
+            )
+    kinds = {raw["kind"] for raw in rows}
+    assert kinds == set(ACT_COMMANDS)
+
+
+def test_names_are_vietnamese_with_diacritics_and_births_span_the_century() -> None:
+    births = [r for r in PopulationGenerator(2000, seed=3).rows() if r["kind"] == "birth"]
+    family_names = [b["name"].split()[0] for b in births]
+    assert family_names.count("Nguyễn") > family_names.count("Trần") > 0
+    assert sum(1 for b in births if not b["name"].isascii()) > len(births) / 2
+    years = [int(b["born"][:4]) for b in births]
+    assert min(years) < 1935
+    assert max(years) >= 2020
+    assert 0.45 < sum(b["sex"] == "male" for b in births) / len(births) < 0.57
+    assert any("father" in b and "mother" in b for b in births)
+
+
+def test_a_negative_population_is_refused_with_exit_code_2(tmp_path: Path) -> None:
+    result = run("generate", "--people", "-1", "--seed", "1", "--out", str(tmp_path / "p"))
+
+    assert result.exit_code == 2
+    assert "--people" in result.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_bulk_serials_are_six_random_digits_never_counted_up() -> None:
+    from domain.bulk import Serials
+
+    serials = Serials()
+    drawn = [serials.draw() for _ in range(5000)]
+    assert all(0 <= s < 1_000_000 for s in drawn)
+    assert len(set(drawn)) > 4900
+    assert sum(b > a for a, b in zip(drawn, drawn[1:], strict=False)) < 3000

@@ -1,0 +1,253 @@
+"""`civledger import`: every row ends in the ledger or in the rejects file, exactly once.
+
+Each test runs on a fresh SQLite file and on a fresh PostgreSQL database (`store_url`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from cli.synthetic import DENSE, PopulationGenerator
+from domain.application import CivilRegister
+from tests.bulk.helpers import (
+    BIRTH_OFFICE,
+    birth_ref,
+    ledger_topics,
+    max_position,
+    read_rejects,
+    row,
+    run,
+    write_lines,
+)
+
+CLERK = {"clerk": "Trần Thị Hoa", "office": BIRTH_OFFICE}
+AN = birth_ref("KS-2001-0001")
+
+
+def mixed_file(path: Path) -> Path:
+    """Two good acts among a malformed line of every kind."""
+    return write_lines(
+        path,
+        [
+            row(
+                kind="birth",
+                **CLERK,
+                reference="KS-2001-0001",
+                name="Nguyễn Văn An",
+                sex="male",
+                born="2001-03-04",
+                province="001",
+                registered_on="2001-03-20",
+            ),
+            '{"kind": "birth", "name": "Lê Thị Bình"',
+            row(kind="adoption", **CLERK, reference="NCN-1", person=AN),
+            row(
+                kind="birth",
+                **CLERK,
+                reference="KS-1990-0002",
+                name="Phạm Thị Cúc",
+                sex="female",
+                born="1990-13-01",
+                province="001",
+            ),
+            row(
+                kind="birth",
+                **CLERK,
+                reference="KS-1990-0003",
+                name="Phạm Thị Dung",
+                sex="female",
+                born="1990-01-01",
+                province="003",
+            ),
+            row(
+                kind="death",
+                **CLERK,
+                reference="KT-1",
+                person=birth_ref("KS-nowhere"),
+                died_on="2020-01-01",
+            ),
+            row(kind="death", **CLERK, reference="KT-2", person=AN, died_on="1999-01-01"),
+            row(
+                kind="death",
+                **CLERK,
+                reference="KT-3",
+                person=AN,
+                died_on="2024-05-06",
+                place="Hà Nội",
+            ),
+            row(kind="renunciation", **CLERK, reference="QĐ-1", person=AN, effective="2025-01-01"),
+        ],
+    )
+
+
+def test_each_malformed_line_lands_in_the_rejects_file_with_its_reason(
+    store_url: str, tmp_path: Path
+) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    rejects = tmp_path / "rejects.jsonl"
+
+    result = run("import", str(source), "--rejects", str(rejects), "--store", store_url, "--json")
+
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    assert summary["rows"] == 9
+    assert summary["recorded"] == 2
+    assert summary["rejected"] == 7
+    assert summary["recorded"] + summary["already_recorded"] + summary["rejected"] == 9
+    reasons = {r["line"]: r["reason"] for r in read_rejects(rejects)}
+    assert sorted(reasons) == [2, 3, 4, 5, 6, 7, 9]
+    assert reasons[2].startswith("not JSON")
+    assert "unknown kind 'adoption'" in reasons[3]
+    assert "YYYY-MM-DD" in reasons[4]
+    assert "003 is not a province code" in reasons[5]
+    assert "no person record" in reasons[6]
+    assert "cannot precede the birth" in reasons[7]
+    assert "after death" in reasons[9]
+    assert all("\n" not in reason for reason in reasons.values())
+    assert ledger_topics(store_url)["ActRecorded"] == 2
+
+
+def test_importing_the_same_file_again_appends_nothing(store_url: str, tmp_path: Path) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    rejects = tmp_path / "rejects.jsonl"
+    run("import", str(source), "--rejects", str(rejects), "--store", store_url)
+    position = max_position(store_url)
+    first_rejects = [r["line"] for r in read_rejects(rejects)]
+
+    again = run("import", str(source), "--rejects", str(rejects), "--store", store_url, "--json")
+
+    summary = json.loads(again.stdout)
+    assert (summary["recorded"], summary["already_recorded"], summary["rejected"]) == (0, 2, 7)
+    assert summary["events"] == 0
+    assert max_position(store_url) == position
+    # Rejected rows are judged again against the ledger as it now stands: the same lines
+    # are refused (a reason may now cite a later row's act, e.g. the death of line 8).
+    assert [r["line"] for r in read_rejects(rejects)] == first_rejects
+
+
+def expected_counts(rows: list[dict[str, object]]) -> Counter[str]:
+    """The events a file must produce, worked out from the file alone."""
+    holds: dict[str, bool] = {}
+    counts: Counter[str] = Counter()
+
+    def key(ref: object) -> str:
+        assert isinstance(ref, dict)
+        return f"{ref['office']}|{ref['reference']}"
+
+    for raw in rows:
+        kind = raw["kind"]
+        counts["ActRecorded"] += 1
+        if kind == "birth":
+            counts["BirthRegistered"] += 1
+            holds[f"{raw['office']}|{raw['reference']}"] = raw["nationality"] == "vietnamese"
+            counts["IdNumberAssigned"] += raw["nationality"] == "vietnamese"
+        elif kind == "death":
+            counts["DeathRegistered"] += 1
+        elif kind == "renunciation":
+            counts["NationalityRenounced"] += 1
+        elif kind == "merge":
+            counts["MergedAsDuplicate"] += 1
+            counts["IdNumberCancelled"] += holds[key(raw["person"])]
+        elif raw["field"] == "nationality":
+            counts["NationalityDetermined"] += 1
+            counts["IdNumberAssigned"] += 1
+            holds[key(raw["person"])] = True
+        else:
+            counts["RecordChanged"] += 1
+            if raw["field"] in ("born", "sex", "birth_province") and holds[key(raw["person"])]:
+                counts["IdNumberCancelled"] += 1
+                counts["IdNumberAssigned"] += 1
+    counts["IdNumberClaimed"] = counts["IdNumberAssigned"]
+    return counts
+
+
+def test_counts_after_import_equal_counts_computed_from_the_file(
+    store_url: str, tmp_path: Path
+) -> None:
+    rows = list(PopulationGenerator(300, seed=11, rates=DENSE).rows())
+    source = write_lines(
+        tmp_path / "people.jsonl", [json.dumps(r, ensure_ascii=False) for r in rows]
+    )
+
+    result = run("import", str(source), "--store", store_url, "--batch", "97", "--json")
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["recorded_by_kind"] == dict(sorted(Counter(r["kind"] for r in rows).items()))
+    expected = expected_counts(rows)
+    assert ledger_topics(store_url) == expected
+    assert summary["events"] == sum(expected.values())
+
+
+def test_imported_people_are_the_same_as_a_clerk_would_see(store_url: str, tmp_path: Path) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    run("import", str(source), "--store", store_url)
+
+    register = CivilRegister(store_url)
+    from domain.registry import person_id_for_birth
+
+    an = register.person(person_id_for_birth(BIRTH_OFFICE, "KS-2001-0001"))
+    assert (an.name, an.status, str(an.died_on)) == ("Nguyễn Văn An", "deceased", "2024-05-06")
+    assert an.id_number is not None
+    assert an.id_number.startswith("001201")
+    assert register.resolve(an.id_number) == an.id
+
+
+def test_numbers_assigned_in_bulk_are_unique_and_encode_the_record(
+    store_url: str, tmp_path: Path
+) -> None:
+    rows = list(PopulationGenerator(400, seed=5, rates=DENSE).rows())
+    source = write_lines(
+        tmp_path / "people.jsonl", [json.dumps(r, ensure_ascii=False) for r in rows]
+    )
+    run("import", str(source), "--store", store_url, "--batch", "50")
+
+    register = CivilRegister(store_url)
+    claims = [
+        n
+        for n in register.recorder.select_notifications(start=None, limit=10**6)
+        if n.topic.endswith("IdNumberClaimed")
+    ]
+    numbers = [json.loads(n.state)["id_number"] for n in claims]
+    assert len(numbers) == len(set(numbers)) > 400
+    for number in numbers[:50]:
+        person = register.person(number)
+        assert number in (person.id_number, *person.cancelled_id_numbers)
+
+
+def test_a_missing_file_is_bad_input_and_writes_nothing(store_url: str, tmp_path: Path) -> None:
+    result = run("import", str(tmp_path / "absent.jsonl"), "--store", store_url)
+
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "cannot read" in result.stderr
+    assert not (tmp_path / "absent.jsonl.rejects.jsonl").exists()
+
+
+def test_an_unwritable_rejects_file_is_bad_input_before_anything_is_imported(
+    store_url: str, tmp_path: Path
+) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    result = run(
+        "import",
+        str(source),
+        "--rejects",
+        str(tmp_path / "no" / "such" / "dir"),
+        "--store",
+        store_url,
+    )
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("civledger: error: cannot write")
+    assert not (tmp_path / "ledger.sqlite").exists()
+
+
+def test_a_batch_below_one_is_bad_input(store_url: str, tmp_path: Path) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    result = run("import", str(source), "--store", store_url, "--batch", "0")
+
+    assert result.exit_code == 2
+    assert "--batch" in result.stderr
+    assert not (tmp_path / "acts.jsonl.rejects.jsonl").exists()
