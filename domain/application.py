@@ -42,7 +42,6 @@ from domain.errors import ReferenceConflict, RuleBroken, StoreUnavailable, Unkno
 from domain.events import BirthRegistered, IdNumberAssignedReason, RegisterEvent
 from domain.mapper import decode_state
 from domain.person import Person
-from domain.policies import MERGE_POLICY
 from domain.registry import (
     IdNumberClaim,
     RecordedAct,
@@ -317,15 +316,6 @@ class CivilRegister(Application[UUID]):
         def decide(basis: ActBasis, today: date) -> tuple[Person, list[Aggregate], ActOutcome]:
             duplicate = self.person(act.person)
             survivor = self.person(act.into)
-            if duplicate.id != survivor.id:
-                decision = MERGE_POLICY.decide(duplicate, survivor)
-                if decision.duplicate.id != duplicate.id:
-                    raise RuleBroken(
-                        f"{survivor.display_id} was registered after {duplicate.display_id}: "
-                        f"the earliest record survives, so merge {survivor.display_id} "
-                        f"into {duplicate.display_id}",
-                        rule="KeepEarliestRecord",
-                    )
             held = duplicate.id_number
             duplicate.merge_into(basis, survivor, today)
             return duplicate, [], ActOutcome(duplicate, cancelled=held)

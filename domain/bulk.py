@@ -47,7 +47,6 @@ from domain.errors import (
 )
 from domain.events import BirthRegistered, IdNumberAssignedReason, RegisterEvent
 from domain.person import Person
-from domain.policies import MERGE_POLICY
 from domain.registry import (
     IdNumberClaim,
     RecordedAct,
@@ -56,7 +55,16 @@ from domain.registry import (
     fingerprint,
     person_id_for_birth,
 )
-from domain.values import Clock, IdNumber, clean_text, parse_person_ref, today_of
+from domain.values import (
+    FIRST_YEAR,
+    Clock,
+    IdNumber,
+    Nationality,
+    Sex,
+    clean_text,
+    parse_person_ref,
+    today_of,
+)
 
 if TYPE_CHECKING:
     from domain.application import CivilRegister
@@ -186,10 +194,12 @@ def numbered_lines(lines: Iterable[bytes], first: int = 1) -> Iterator[tuple[int
 class _Batch:
     """The aggregates one batch reads and writes, decided in memory in file order."""
 
-    def __init__(self, importer: BulkImporter, rows: Sequence[Row], taken: set[UUID]) -> None:
+    def __init__(self, importer: BulkImporter, rows: Sequence[Row], numbers: Numbers) -> None:
         self.importer = importer
         self.rows = rows
-        self.taken = taken  # claim ids known to be in the store (from earlier attempts)
+        self.numbers = numbers
+        self.line = 0  # the row being decided
+        self.fresh_rows: list[Row] = list(rows)  # rows whose act is not yet in the store
         self.history: dict[UUID, list[RegisterEvent]] = {}
         self.persons: dict[UUID, Person] = {}
         self.acts: dict[UUID, RecordedAct] = {}
@@ -203,27 +213,32 @@ class _Batch:
     # ------------------------------------------------------------------- loading
 
     def load(self) -> None:
-        """Read every act, person and claim the batch names, in one or two queries."""
-        wanted: set[UUID] = set()
+        """Read the batch's acts and the claims it names, then the people that its rows not
+        yet recorded name: two or three queries. Rows already recorded (a re-run) cost no
+        more than their act record."""
         claims_by_number: dict[str, UUID] = {}
+        uuids: dict[int, list[UUID]] = {}
         for row in self.rows:
-            wanted.add(row.act_id)
             for ref in self._refs(row):
                 parsed = parse_person_ref(ref)
                 if isinstance(parsed, IdNumber):
                     claims_by_number[str(parsed)] = claim_id(parsed)
                 else:
-                    wanted.add(parsed)
-        wanted.update(claims_by_number.values())
-        self._absorb(self.importer.read(sorted(wanted, key=str)))
-        holders = {
+                    uuids.setdefault(row.line, []).append(parsed)
+        first = {row.act_id for row in self.rows} | set(claims_by_number.values())
+        self._absorb(self.importer.read(list(first)))
+        self.fresh_rows = [row for row in self.rows if row.act_id not in self.history]
+        wanted: set[UUID] = set()
+        for row in self.fresh_rows:
+            wanted.update(uuids.get(row.line, ()))
+        wanted.update(
             cast(UUID, self._claim(cid).person_id)
             for cid in claims_by_number.values()
             if cid in self.history
-        }
-        missing = sorted(holders - set(self.history), key=str)
-        if missing:
-            self._absorb(self.importer.read(missing))
+        )
+        wanted -= self.history.keys()
+        if wanted:
+            self._absorb(self.importer.read(list(wanted)))
 
     def _absorb(self, events: Iterable[RegisterEvent]) -> None:
         for event in events:
@@ -241,7 +256,8 @@ class _Batch:
 
     # ------------------------------------------------------------------- queries
 
-    def resolve(self, ref: str) -> UUID:
+    def resolve(self, ref: str, *, check: bool = True) -> UUID:
+        """The person id a reference names; with `check`, the person must be on record."""
         parsed = parse_person_ref(ref)
         if isinstance(parsed, IdNumber):
             cid = claim_id(parsed)
@@ -252,7 +268,8 @@ class _Batch:
                     if str(parsed) in (person.id_number, *person.cancelled_id_numbers):
                         return person.id
             return cast(UUID, self._claim(cid).person_id)
-        self.person(parsed)
+        if check:
+            self.person(parsed)
         return parsed
 
     def person(self, ref: str | UUID) -> Person:
@@ -275,7 +292,7 @@ class _Batch:
         return act
 
     def claim_known(self, cid: UUID) -> bool:
-        return cid in self.history or cid in self.new_claims or cid in self.taken
+        return cid in self.history or cid in self.new_claims or cid in self.numbers.taken
 
     # ------------------------------------------------------------------ deciding
 
@@ -292,6 +309,7 @@ class _Batch:
                 self.outcomes.append((row, " ".join(error.message.split())))
 
     def decide(self, row: Row, touched: list[Person]) -> None:
+        self.line = row.line
         act, clerking = row.act, row.clerking
         kind = act.KIND
         digest = fingerprint(kind, self.content(act))
@@ -321,11 +339,13 @@ class _Batch:
         self.outcomes.append((row, None))
 
     def content(self, act: Command) -> dict[str, Any]:
-        """The act's content as the single-act path fingerprints it (refs resolved)."""
+        """The act's content as the single-act path fingerprints it (refs resolved). Whether
+        the people exist is checked when the act is decided, not here, so that comparing a
+        recorded act needs no person loaded."""
         data = act.model_dump(mode="json")
         for key in PERSON_FIELDS:
             if data.get(key):
-                data[key] = str(self.resolve(data[key]))
+                data[key] = str(self.resolve(data[key], check=False))
         if isinstance(act, MergeDuplicate):
             return {"person": data["person"], "into": data["into"]}
         return data
@@ -390,32 +410,35 @@ class _Batch:
         duplicate = self.person(act.person)
         survivor = self.person(act.into)
         touched.append(duplicate)
-        if duplicate.id != survivor.id:
-            decision = MERGE_POLICY.decide(duplicate, survivor)
-            if decision.duplicate.id != duplicate.id:
-                raise RuleBroken(
-                    f"{survivor.display_id} was registered after {duplicate.display_id}: "
-                    f"the earliest record survives, so merge {survivor.display_id} "
-                    f"into {duplicate.display_id}",
-                    rule="KeepEarliestRecord",
-                )
-        duplicate.merge_into(basis, survivor, self.today)
+        duplicate.merge_into(basis, survivor, self.today)  # checks MergeKeepsEarliestRecord
         return duplicate
 
     def assign(
         self, person: Person, basis: ActBasis, reason: IdNumberAssignedReason, on: date
     ) -> IdNumberClaim:
-        """Draw a number the batch and the store have never seen; the same rules as one act."""
-        for _ in range(MAX_DRAWS):
-            serial = self.importer.serials.draw()
-            number = IdNumber.compose(person.birth_province, person.sex, person.born.year, serial)
-            if not self.claim_known(claim_id(number)):
-                break
-        else:
-            raise RuleBroken(
-                f"no free ID number found in bucket {person.number_prefix} after {MAX_DRAWS} draws",
-                rule="NumberBucketHasRoom",
-            )
+        """Draw a number the batch and the store have never seen; the same rules as one act.
+
+        The row's number drawn earlier (before deciding, or in an earlier attempt at this
+        batch) is kept when it still fits the record and is still free, so that a clash
+        with the store redraws only the numbers that clashed.
+        """
+        number = self.numbers.drawn.get(self.line)
+        if (
+            number is None
+            or not str(number).startswith(person.number_prefix)
+            or self.claim_known(claim_id(number))
+        ):
+            for _ in range(MAX_DRAWS):
+                number = self.numbers.draw(person.birth_province, person.sex, person.born.year)
+                if not self.claim_known(claim_id(number)):
+                    break
+            else:
+                raise RuleBroken(
+                    f"no free ID number found in bucket {person.number_prefix} after "
+                    f"{MAX_DRAWS} draws",
+                    rule="NumberBucketHasRoom",
+                )
+            self.numbers.drawn[self.line] = number
         claim = IdNumberClaim.claim(number, person.id, basis, on)
         person.assign_id_number(basis, number, reason, on)
         self.new_claims.add(claim.id)
@@ -442,6 +465,54 @@ class Serials:
                 return value
 
 
+class Numbers:
+    """The numbers drawn for one batch, kept across its attempts, and what the store says.
+
+    Before a batch is decided, a number is drawn for every birth in its bucket (province,
+    century and sex, year: all known from the row) and the whole lot is checked against the
+    store in one query, drawing again only those already claimed. Deciding then finds each
+    birth's number free, so a batch is not decided twice because one of a thousand draws
+    hit an old claim; as buckets fill up with millions of people that would otherwise happen
+    to almost every batch.
+    """
+
+    def __init__(self, serials: Serials) -> None:
+        self.serials = serials
+        self.drawn: dict[int, IdNumber] = {}  # by line: a row assigns at most one number
+        self.taken: set[UUID] = set()  # claim ids found in the store
+        self.verified: set[UUID] = set()  # claim ids found free in the store
+
+    def draw(self, province: str, sex: Sex, year: int) -> IdNumber:
+        return IdNumber.compose(province, sex, year, self.serials.draw())
+
+    def predraw(self, rows: Sequence[Row], read: Callable[[list[UUID]], Iterable[UUID]]) -> None:
+        """Draw and check against the store a number for every birth of the batch."""
+        pending: dict[UUID, int] = {}
+        for row in rows:
+            act = row.act
+            if not isinstance(act, RegisterBirth) or row.line in self.drawn:
+                continue
+            if act.nationality is not Nationality.VIETNAMESE or act.born.year < FIRST_YEAR:
+                continue
+            number = self.draw(act.province, act.sex, act.born.year)
+            self.drawn[row.line] = number
+            pending[claim_id(number)] = row.line
+        for _ in range(MAX_DRAWS):
+            if not pending:
+                return
+            clashes = set(read(list(pending)))
+            self.verified.update(pending.keys() - clashes)
+            self.taken |= clashes
+            retry: dict[UUID, int] = {}
+            for cid in clashes:
+                line = pending[cid]
+                old = self.drawn[line]
+                number = IdNumber(old.province, old.century_sex, old.yy, self.serials.draw())
+                self.drawn[line] = number
+                retry[claim_id(number)] = line
+            pending = retry
+
+
 # ------------------------------------------------------------------- the service
 
 
@@ -465,6 +536,10 @@ class BulkImporter:
         self.batch_size = batch_size
         self.register: CivilRegister | None = None
         self.serials = Serials()
+
+    def _claimed(self, claim_ids: list[UUID]) -> list[UUID]:
+        """Which of these number claims the store already holds."""
+        return [e.originator_id for e in self.read(claim_ids)]
 
     def read(self, ids: Sequence[UUID]) -> list[RegisterEvent]:
         try:
@@ -537,15 +612,18 @@ class BulkImporter:
         tally.rows += len(lines)
 
     def _decide_and_write(self, rows: list[Row]) -> _Batch:
-        taken: set[UUID] = set()
+        numbers = Numbers(self.serials)
         for _ in range(MAX_ATTEMPTS):
-            batch = _Batch(self, rows, taken)
+            batch = _Batch(self, rows, numbers)
             batch.load()
+            numbers.predraw(batch.fresh_rows, self._claimed)  # once: drawn rows are kept
             batch.decide_all()
-            if batch.new_claims:
-                clashes = {e.originator_id for e in self.read(sorted(batch.new_claims, key=str))}
-                if clashes:  # a drawn number is already claimed in the store: draw again
-                    taken |= clashes
+            unchecked = batch.new_claims - numbers.verified
+            if unchecked:
+                clashes = set(self._claimed(list(unchecked)))
+                numbers.verified |= unchecked - clashes
+                if clashes:  # a drawn number is already claimed in the store: draw it again
+                    numbers.taken |= clashes
                     continue
             stored = [
                 self.mapper.to_stored_event(cast(DomainEventProtocol[UUID], e))
@@ -554,7 +632,10 @@ class BulkImporter:
             try:
                 self.recorder.insert_events_bulk(stored)
             except IntegrityError:
-                continue  # a concurrent writer got there first: decide again on fresh state
+                # A concurrent writer got there first (a person, an act or a number): decide
+                # again on fresh state, checking every number against the store again.
+                numbers.verified.clear()
+                continue
             except (PersistenceError, OSError) as error:
                 raise StoreUnavailable(f"store error: {_one_line(error)}") from error
             return batch

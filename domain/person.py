@@ -28,6 +28,7 @@ from domain.rules import (
     ChangeMustDifferFromRecord,
     DateCannotBeInFuture,
     LifeEventsMustFollowBirth,
+    MergeKeepsEarliestRecord,
     NationalityEndsOnlyByRenunciation,
     NoActOnDeceasedExceptCorrection,
     NoActOnMergedRecord,
@@ -277,6 +278,7 @@ class Person(Aggregate):
             NoActOnMergedRecord(self),
             NoActOnDeceasedExceptCorrection(self, "merge"),
             SurvivorMustNotBeMerged(survivor),
+            MergeKeepsEarliestRecord(self, survivor),
         )
         if self.id_number is not None:
             self._trigger(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID
 
 from domain.errors import CivledgerError, InvalidInput, RuleBroken
+from domain.policies import MERGE_POLICY
 from domain.values import FIRST_YEAR, Nationality
 
 if TYPE_CHECKING:
@@ -271,6 +272,26 @@ class RecordCannotBeMergedIntoItself(Rule):
 
     def message(self) -> str:
         return "a record cannot be merged into itself"
+
+
+@dataclass(frozen=True)
+class MergeKeepsEarliestRecord(Rule):
+    """The merge policy (`domain.policies.MERGE_POLICY`) decides which record survives."""
+
+    duplicate: Person
+    survivor: Person
+
+    def is_broken(self) -> bool:
+        if self.duplicate.id == self.survivor.id:
+            return False
+        return MERGE_POLICY.decide(self.duplicate, self.survivor).duplicate is not self.duplicate
+
+    def message(self) -> str:
+        later, earlier = self.survivor.display_id, self.duplicate.display_id
+        return (
+            f"{later} was registered after {earlier}: the earliest record survives, "
+            f"so merge {later} into {earlier}"
+        )
 
 
 @dataclass(frozen=True)

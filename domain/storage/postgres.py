@@ -242,7 +242,15 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
         ).format(
             schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
         )
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=tuple_row) as curs,
+        ):
+            # These are primary-key look-ups, always. Without table statistics (autovacuum
+            # off, or a table just loaded) the planner takes `= ANY(<thousands of ids>)` for
+            # most of the table and scans all of it: minutes per batch at 15M events.
+            curs.execute("SET LOCAL enable_seqscan = off")
             curs.execute(statement, (list(originator_ids),))
             return [
                 StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2],

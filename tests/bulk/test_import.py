@@ -9,6 +9,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from cli.synthetic import DENSE, PopulationGenerator
 from domain.application import CivilRegister
 from tests.bulk.helpers import (
@@ -251,3 +253,175 @@ def test_a_batch_below_one_is_bad_input(store_url: str, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--batch" in result.stderr
     assert not (tmp_path / "acts.jsonl.rejects.jsonl").exists()
+
+
+def test_rows_may_name_people_by_id_number_or_uuid_as_a_clerk_does(
+    store_url: str, tmp_path: Path
+) -> None:
+    births = write_lines(
+        tmp_path / "births.jsonl",
+        [
+            row(
+                kind="birth",
+                **CLERK,
+                reference="KS-1960-1",
+                name="Trần Văn Bình",
+                sex="male",
+                born="1960-02-03",
+                province="079",
+                registered_on="1960-02-10",
+            ),
+            row(
+                kind="birth",
+                **CLERK,
+                reference="KS-1962-2",
+                name="Lê Thị Cúc",
+                sex="female",
+                born="1962-04-05",
+                province="079",
+                registered_on="1962-04-20",
+            ),
+        ],
+    )
+    run("import", str(births), "--store", store_url)
+    register = CivilRegister(store_url)
+    from domain.registry import person_id_for_birth
+
+    binh = register.person(person_id_for_birth(BIRTH_OFFICE, "KS-1960-1"))
+    cuc = register.person(person_id_for_birth(BIRTH_OFFICE, "KS-1962-2"))
+    assert binh.id_number is not None
+    assert cuc.id_number is not None
+    later = write_lines(
+        tmp_path / "later.jsonl",
+        [
+            row(
+                kind="birth",
+                **CLERK,
+                reference="KS-1990-3",
+                name="Trần Thị Dung",
+                sex="female",
+                born="1990-06-07",
+                province="079",
+                father=binh.id_number,
+                mother=str(cuc.id),
+                registered_on="1990-06-15",
+            ),
+            row(
+                kind="change",
+                **CLERK,
+                reference="CC-1",
+                person=binh.id_number,
+                field="born",
+                value="1961-02-03",
+                change_kind="correction",
+                effective="2020-01-01",
+            ),
+            row(
+                kind="death", **CLERK, reference="KT-1", person=binh.id_number, died_on="2023-03-03"
+            ),
+        ],
+    )
+
+    result = run("import", str(later), "--store", store_url, "--batch", "2", "--json")
+
+    assert result.exit_code == 0, result.output
+    dung = CivilRegister(store_url).person(person_id_for_birth(BIRTH_OFFICE, "KS-1990-3"))
+    assert (dung.father_id, dung.mother_id) == (binh.id, cuc.id)
+    binh_now = CivilRegister(store_url).person(binh.id)
+    assert binh_now.cancelled_id_numbers == [binh.id_number]
+    assert binh_now.id_number is not None
+    assert binh_now.id_number.startswith("079061")
+    assert str(binh_now.died_on) == "2023-03-03"
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_not_lock_the_log_imports_through_the_definer_function(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    assert run("admin", "roles", "--store", postgres_url).exit_code == 0
+    as_clerk = postgres_url.replace("postgresql://postgres", "postgresql://civledger_clerk", 1)
+    source = mixed_file(tmp_path / "acts.jsonl")
+
+    first = run("import", str(source), "--store", as_clerk, "--json")
+    again = run("import", str(source), "--store", as_clerk, "--json")
+
+    assert first.exit_code == again.exit_code == 3, first.output
+    assert json.loads(first.stdout)["recorded"] == 2
+    assert json.loads(again.stdout)["already_recorded"] == 2
+    assert ledger_topics(postgres_url)["ActRecorded"] == 2
+
+
+def test_a_reference_reused_for_a_different_act_is_rejected_and_the_first_act_kept(
+    store_url: str, tmp_path: Path
+) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    run("import", str(source), "--store", store_url)
+    reused = write_lines(
+        tmp_path / "reused.jsonl",
+        [
+            row(
+                kind="birth",
+                **CLERK,
+                reference="KS-2001-0001",
+                name="Nguyễn Văn Anh",
+                sex="male",
+                born="2001-03-04",
+                province="001",
+                registered_on="2001-03-20",
+            ),
+        ],
+    )
+
+    result = run("import", str(reused), "--store", store_url, "--json")
+
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["rejected"] == 1
+    (reject,) = read_rejects(tmp_path / "reused.jsonl.rejects.jsonl")
+    assert "already used for a different birth act" in reject["reason"]
+    register = CivilRegister(store_url)
+    from domain.registry import person_id_for_birth
+
+    assert register.person(person_id_for_birth(BIRTH_OFFICE, "KS-2001-0001")).name == (
+        "Nguyễn Văn An"
+    )
+
+
+def test_a_merge_that_would_keep_the_later_record_is_refused_as_for_a_clerk(
+    store_url: str, tmp_path: Path
+) -> None:
+    early, late = birth_ref("KS-1970-1"), birth_ref("KS-1985-2")
+    source = write_lines(
+        tmp_path / "dup.jsonl",
+        [
+            row(
+                kind="birth",
+                **CLERK,
+                reference="KS-1970-1",
+                name="Phạm Văn Hùng",
+                sex="male",
+                born="1970-01-01",
+                province="038",
+                registered_on="1970-01-20",
+            ),
+            row(
+                kind="birth",
+                **CLERK,
+                reference="KS-1985-2",
+                name="Phạm Văn Hùng",
+                sex="male",
+                born="1970-01-01",
+                province="038",
+                registered_on="1985-06-01",
+            ),
+            row(kind="merge", **CLERK, reference="SN-1", person=early, into=late),
+            row(kind="merge", **CLERK, reference="SN-2", person=late, into=early),
+        ],
+    )
+
+    result = run("import", str(source), "--store", store_url, "--json")
+
+    assert result.exit_code == 3
+    (reject,) = read_rejects(tmp_path / "dup.jsonl.rejects.jsonl")
+    assert reject["line"] == 3
+    assert "the earliest record survives" in reject["reason"]
+    assert ledger_topics(store_url)["MergedAsDuplicate"] == 1

@@ -24,6 +24,7 @@ def an(
     province: str = "001",
     nationality: Nationality = Nationality.VIETNAMESE,
     number_serial: int | None = 123456,
+    registered_on: date | None = None,
 ) -> Person:
     """A registered person, with a number when Vietnamese."""
     person = Person.register_birth(
@@ -34,7 +35,7 @@ def an(
         born=born,
         birth_province=province,
         nationality=nationality,
-        registered_on=born,
+        registered_on=registered_on or born,
         today=TODAY,
     )
     if nationality is Nationality.VIETNAMESE and number_serial is not None:

@@ -114,7 +114,7 @@ def test_bad_values_are_bad_input() -> None:
 
 def test_a_merge_cancels_the_duplicates_number_and_points_at_the_survivor() -> None:
     survivor = an(number_serial=111111)
-    duplicate = an(number_serial=222222)
+    duplicate = an(number_serial=222222, registered_on=date(2005, 1, 1))
     duplicate.collect_events()
     duplicate.merge_into(basis("GB-1"), survivor, TODAY)
     events = duplicate.collect_events()

@@ -14,6 +14,7 @@ from domain.rules import (
     ChangeMustDifferFromRecord,
     DateCannotBeInFuture,
     LifeEventsMustFollowBirth,
+    MergeKeepsEarliestRecord,
     NationalityEndsOnlyByRenunciation,
     NoActOnDeceasedExceptCorrection,
     NoActOnMergedRecord,
@@ -123,11 +124,21 @@ def test_a_record_cannot_be_merged_into_itself() -> None:
 
 
 def test_merged_records_take_no_acts_and_cannot_survive_a_merge() -> None:
-    survivor, duplicate = an(number_serial=1), an(number_serial=2)
+    survivor = an(number_serial=1)
+    duplicate = an(number_serial=2, registered_on=date(2005, 1, 1))
     duplicate.merge_into(basis("GB-1"), survivor, TODAY)
     assert broken(NoActOnMergedRecord(duplicate))
     assert broken(SurvivorMustNotBeMerged(duplicate))
     assert not broken(NoActOnMergedRecord(survivor))
+
+
+def test_a_merge_keeps_the_earliest_record() -> None:
+    earlier = an(number_serial=1, registered_on=date(1990, 3, 10))
+    later = an(number_serial=2, registered_on=date(2005, 1, 1))
+    assert broken(MergeKeepsEarliestRecord(earlier, later))
+    assert not broken(MergeKeepsEarliestRecord(later, earlier))
+    with pytest.raises(RuleBroken, match="merge 001090000002 into 001090000001"):
+        check(MergeKeepsEarliestRecord(earlier, later))
 
 
 def test_one_number_per_person() -> None:
