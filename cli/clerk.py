@@ -19,6 +19,7 @@ from cli.runtime import (
     clerking,
     emit_json,
     note,
+    open_reader,
     open_register,
 )
 from domain.application import ActOutcome
@@ -98,8 +99,15 @@ def register(app: typer.Typer) -> None:
         """
         basis = clerking(clerk, office, reference)
         act = RegisterBirth.parse(
-            name=name, sex=sex, born=born, province=province, nationality=nationality,
-            ethnicity=ethnicity, place_of_birth=place_of_birth, father=father, mother=mother,
+            name=name,
+            sex=sex,
+            born=born,
+            province=province,
+            nationality=nationality,
+            ethnicity=ethnicity,
+            place_of_birth=place_of_birth,
+            father=father,
+            mother=mother,
             registered_on=registered_on,
         )
         from projections.queries import PossibleDuplicateFinder
@@ -249,7 +257,7 @@ def register(app: typer.Typer) -> None:
         """Show a person's record: now, --as-of a moment, --as-at a date, or both."""
         moment = parse_timestamp(as_of, "--as-of") if as_of is not None else None
         day = parse_date(as_at, "--as-at") if as_at is not None else None
-        person = open_register(store, events_from).person(id, as_of=moment, as_at=day)
+        person = open_reader(store, events_from).person(id, as_of=moment, as_at=day)
         document = person.as_document()
         if moment is not None:
             document["as_of"] = moment.isoformat()
@@ -269,7 +277,7 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """List a person's events, oldest first, with positions in the global log."""
-        entries = open_register(store, events_from).history(id)
+        entries = open_reader(store, events_from).history(id)
         if json_out:
             emit_json(history_document(entries))
         else:

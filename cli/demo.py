@@ -5,6 +5,7 @@ Every step is a real `civledger` command, so the output shows exactly what a cle
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -150,26 +151,18 @@ def main() -> None:
         "--office",
         "HCM-Q1",
     )
-    print("\n# A duplicate record of An, found later, is merged into the earliest record.")
-    duplicate = civledger(
-        "register-birth",
-        "--name",
-        "Nguyễn Văn An",
-        "--sex",
-        "male",
-        "--born",
-        "1991-03-04",
-        "--province",
-        "001",
-        "--registered-on",
-        "2010-06-01",
-        "--reference",
-        "KS-2010-5521",
-        "--office",
-        "HN-HOANKIEM",
-    )
+    print("\n# A look-alike birth (same name, date of birth, province) is refused (exit 3)...")
+    look_alike = (
+        "register-birth", "--name", "Nguyễn Văn An", "--sex", "male", "--born", "1991-03-04",
+        "--province", "001", "--registered-on", "2010-06-01", "--reference", "KS-2010-5521",
+        "--office", "HN-HOANKIEM",
+    )  # fmt: skip
+    civledger(*look_alike)
+    print("\n# ...unless the clerk confirms it; later found to be An, it is merged into the")
+    print("# earliest record, and its number is cancelled.")
+    duplicate = civledger(*look_alike, "--allow-possible-duplicate")
     current = civledger("show", an, "--json", show=False)
-    survivor = __import__("json").loads(current)["id_number"]
+    survivor = json.loads(current)["id_number"]
     civledger("merge-duplicate", duplicate, "--into", survivor, "--reference", "GB-2024-0002")
     print("\n# A rule refuses an act on a deceased person (exit 3), and writes nothing.")
     civledger("renounce-nationality", mother, "--effective", "2024-01-01", "--reference", "QD-9999")
@@ -177,6 +170,8 @@ def main() -> None:
     civledger("show", an)
     civledger("show", duplicate)
     civledger("history", an)
+    print("\n# The register's statistics, from read models rebuilt from the events.")
+    civledger("report")
 
 
 if __name__ == "__main__":

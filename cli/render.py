@@ -16,6 +16,7 @@ LATE_AFTER_DAYS = DEFAULT_LATE_AFTER_DAYS
 
 def person_text(doc: dict[str, Any]) -> str:
     province = doc["birth_province"]
+    province_name = REFERENCE.name_of(province) or ""
     lines = [
         f"{doc['name']}",
         *[
@@ -27,8 +28,7 @@ def person_text(doc: dict[str, Any]) -> str:
         f"  person id      {doc['person_id']}",
         f"  status         {doc['status']}",
         f"  sex            {doc['sex']}",
-        f"  born           {doc['born']} in {province} {REFERENCE.name_of(province) or ''}"
-        .rstrip(),
+        f"  born           {doc['born']} in {province} {province_name}".rstrip(),
         f"  nationality    {doc['nationality']}",
     ]
     optional = [

@@ -35,14 +35,10 @@ StoreOpt = Annotated[
         show_default=False,
     ),
 ]
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")
-]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
 DebugOpt = Annotated[
     bool,
-    typer.Option(
-        "--debug", help="Show the traceback of an unexpected error.", callback=_set_debug
-    ),
+    typer.Option("--debug", help="Show the traceback of an unexpected error.", callback=_set_debug),
 ]
 ClerkOpt = Annotated[
     str | None,
@@ -63,6 +59,12 @@ ReferenceOpt = Annotated[
 def open_register(store: str | None, events_from: str | None = None) -> CivilRegister:
     """The register on `store`; queries read events from `events_from` when it is given."""
     return CivilRegister(store, events_from=events_from)
+
+
+def open_reader(store: str | None, events_from: str | None = None) -> CivilRegister:
+    """A register for queries only: it reads `events_from` (a replica) when given, and then
+    never connects to the primary, so reads keep working while the primary is down."""
+    return CivilRegister(events_from or store, read_only=events_from is not None)
 
 
 def clerking(clerk: str | None, office: str | None, reference: str) -> Clerking:

@@ -97,13 +97,15 @@ class CivilRegister(Application[UUID]):
         env: dict[str, str] | None = None,
         duplicates: PossibleDuplicates | None = None,
         events_from: StoreURL | str | None = None,
+        read_only: bool = False,
     ) -> None:
+        """`read_only` never creates the schema: a store without the log is refused (a
+        replica, or a mistyped URL), which is what queries-only callers want."""
         self.store = store if isinstance(store, StoreURL) else store_from_env(store)
         #: Where queries (`person`, `resolve`, `history`) read events: a streaming replica,
         #: or the store itself. Commands always decide, and write, on the store.
         self.events_from = (
-            events_from if isinstance(events_from, StoreURL | None)
-            else StoreURL.parse(events_from)
+            events_from if isinstance(events_from, StoreURL | None) else StoreURL.parse(events_from)
         ) or self.store
         self.clock: Clock = clock or SystemClock()
         #: Answers "may this birth duplicate a recorded person?"; None skips the check.
@@ -128,6 +130,9 @@ class CivilRegister(Application[UUID]):
             return
         try:
             if not self._schema_exists():
+                if read_only:
+                    self.factory.close()
+                    raise StoreUnavailable(f"{self.store.redacted()} holds no civledger log")
                 self.init_schema()
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(
@@ -222,8 +227,9 @@ class CivilRegister(Application[UUID]):
         """The person's events, oldest first, with their global log positions."""
         person_id = self.resolve(ref)
         return [
-            HistoryEntry(n.id, decode_state(n.topic, person_id, n.originator_version,
-                                            self._plain(n.state)))
+            HistoryEntry(
+                n.id, decode_state(n.topic, person_id, n.originator_version, self._plain(n.state))
+            )
             for n in self._notifications_of(person_id)
         ]
 
@@ -395,8 +401,7 @@ class CivilRegister(Application[UUID]):
                 break
         else:
             raise RuleBroken(
-                f"no free ID number found in bucket {person.number_prefix} after "
-                f"{MAX_DRAWS} draws",
+                f"no free ID number found in bucket {person.number_prefix} after {MAX_DRAWS} draws",
                 rule="NumberBucketHasRoom",
             )
         claim = IdNumberClaim.claim(number, person.id, basis, on)

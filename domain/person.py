@@ -138,8 +138,7 @@ class Person(Aggregate):
             "nationality": self.nationality.value,
             "status": self.status,
             "merged_into": (
-                self.merged_into_id_number
-                or (str(self.merged_into) if self.merged_into else None)
+                self.merged_into_id_number or (str(self.merged_into) if self.merged_into else None)
             ),
             "died_on": self.died_on.isoformat() if self.died_on else None,
             "version": self.version,
@@ -207,9 +206,7 @@ class Person(Aggregate):
         )
         self._trigger(IdNumberAssigned, basis, on, id_number=str(number), reason=reason)
 
-    def record_death(
-        self, basis: ActBasis, died_on: date, place: str | None, today: date
-    ) -> None:
+    def record_death(self, basis: ActBasis, died_on: date, place: str | None, today: date) -> None:
         check(
             NoActOnMergedRecord(self),
             NoActOnDeceasedExceptCorrection(self, "death registration"),
@@ -262,11 +259,19 @@ class Person(Aggregate):
         ):
             reissue = True
             self._trigger(
-                IdNumberCancelled, basis, effective, id_number=self.id_number,
+                IdNumberCancelled,
+                basis,
+                effective,
+                id_number=self.id_number,
                 reason="record_corrected",
             )
         self._trigger(
-            RecordChanged, basis, effective, field=field, kind=kind, old_value=current,
+            RecordChanged,
+            basis,
+            effective,
+            field=field,
+            kind=kind,
+            old_value=current,
             new_value=new,
         )
         return ChangeOutcome(needs_number=reissue)
@@ -282,11 +287,17 @@ class Person(Aggregate):
         )
         if self.id_number is not None:
             self._trigger(
-                IdNumberCancelled, basis, on, id_number=self.id_number,
+                IdNumberCancelled,
+                basis,
+                on,
+                id_number=self.id_number,
                 reason="merged_as_duplicate",
             )
         self._trigger(
-            MergedAsDuplicate, basis, on, survivor_id=survivor.id,
+            MergedAsDuplicate,
+            basis,
+            on,
+            survivor_id=survivor.id,
             survivor_id_number=survivor.id_number,
         )
 
@@ -326,12 +337,20 @@ class Person(Aggregate):
             )
         if self.id_number is not None and self.nationality is Nationality.VIETNAMESE:
             self._trigger(
-                IdNumberCancelled, basis, effective, id_number=self.id_number,
+                IdNumberCancelled,
+                basis,
+                effective,
+                id_number=self.id_number,
                 reason="record_corrected",
             )
         self._trigger(
-            RecordChanged, basis, effective, field="nationality", kind=kind,
-            old_value=self.nationality.value, new_value=new.value,
+            RecordChanged,
+            basis,
+            effective,
+            field="nationality",
+            kind=kind,
+            old_value=self.nationality.value,
+            new_value=new.value,
         )
         return ChangeOutcome(needs_number=False)
 

@@ -42,7 +42,10 @@ def person_id_for_birth(office: str, reference: str) -> UUID:
 def fingerprint(kind: str, content: dict[str, Any]) -> str:
     """SHA-256 of the act's content in canonical JSON: same act, same fingerprint."""
     canonical = json.dumps(
-        {"kind": kind, **content}, sort_keys=True, separators=(",", ":"), default=str,
+        {"kind": kind, **content},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
         ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()

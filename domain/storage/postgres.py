@@ -48,9 +48,7 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
                 "RAISE EXCEPTION '{message} (% refused)', TG_OP "
                 "USING ERRCODE = 'insufficient_privilege'; "
                 "END $$"
-            ).format(
-                schema=schema, function=function, message=SQL(APPEND_ONLY_MESSAGE)
-            )
+            ).format(schema=schema, function=function, message=SQL(APPEND_ONLY_MESSAGE))
         )
         for name, when in (
             ("no_update_delete", SQL("BEFORE UPDATE OR DELETE ON {schema}.{table} FOR EACH ROW")),
@@ -210,9 +208,7 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
     def select_originator_notifications(self, originator_id: UUID) -> Sequence[Notification]:
         statement = SQL(
             "SELECT * FROM {schema}.{table} WHERE originator_id = %s ORDER BY originator_version"
-        ).format(
-            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
-        )
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (originator_id,), prepare=True)
             return [
@@ -239,9 +235,7 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
         statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(
-            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
-        )
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
@@ -253,8 +247,12 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
             curs.execute("SET LOCAL enable_seqscan = off")
             curs.execute(statement, (list(originator_ids),))
             return [
-                StoredEvent(originator_id=row[0], originator_version=row[1], topic=row[2],
-                            state=bytes(row[3]))
+                StoredEvent(
+                    originator_id=row[0],
+                    originator_version=row[1],
+                    topic=row[2],
+                    state=bytes(row[3]),
+                )
                 for row in curs.fetchall()
             ]
 
@@ -296,8 +294,12 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
                     write_row = copy.write_row
                     for event in stored_events:
                         write_row(
-                            (event.originator_id, event.originator_version, event.topic,
-                             event.state)
+                            (
+                                event.originator_id,
+                                event.originator_version,
+                                event.topic,
+                                event.state,
+                            )
                         )
                 if return_ids:
                     curs.execute(

@@ -97,8 +97,12 @@ class LedgerSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                     chunk,
                 )
                 found.extend(
-                    StoredEvent(originator_id=UUID(row[0]), originator_version=row[1],
-                                topic=row[2], state=row[3])
+                    StoredEvent(
+                        originator_id=UUID(row[0]),
+                        originator_version=row[1],
+                        topic=row[2],
+                        state=row[3],
+                    )
                     for row in c.fetchall()
                 )
         found.sort(key=lambda e: (str(e.originator_id), e.originator_version))

@@ -81,3 +81,34 @@ def test_an_events_source_without_the_ledger_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(empty).close()
     with pytest.raises(StoreUnavailable, match="holds no civledger log"):
         CivilRegister(f"sqlite:///{store}", events_from=f"sqlite:///{empty}")
+
+
+def test_show_and_history_from_a_copy_need_no_primary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    copy = tmp_path / "replica.sqlite"
+    with CivilRegister(f"sqlite:///{copy}") as register:
+        number = register.register_birth(
+            RegisterBirth.parse(name="Lê Văn Tám", sex="male", born="1960-01-01", province="001"),
+            at("KS-9"),
+        ).person.id_number
+    assert number is not None
+    monkeypatch.delenv("CIVLEDGER_STORE", raising=False)
+    down = "postgresql://postgres@127.0.0.1:1/primary_is_down"
+    runner = CliRunner()
+    for command in ("show", "history"):
+        done = runner.invoke(
+            app, [command, number, "--json", "--store", down, "--events-from", f"sqlite:///{copy}"]
+        )
+        assert done.exit_code == 0, done.output
+    empty = tmp_path / "empty.sqlite"
+    refused = runner.invoke(app, ["show", number, "--events-from", f"sqlite:///{empty}"])
+    assert refused.exit_code == 1
+    assert "holds no civledger log" in refused.stderr
+    assert not empty.exists() or sqlite3.connect(empty).execute(
+        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'stored_events'"
+    ).fetchone() == (0,)
