@@ -25,6 +25,7 @@ from cli.runtime import (
     emit_json,
     note,
 )
+from domain.errors import InvalidInput
 from domain.store import store_from_env
 from domain.values import IdNumber, clean_text, parse_date, parse_province
 from projections.engine import BATCH_SIZE, PROJECTION_NAMES, Engine
@@ -32,11 +33,21 @@ from projections.queries import FIND_LIMIT, ReadModels
 from projections.source import EventSource
 from projections.views import ViewDatabase, database_errors
 
+
+def _known_name(name: str | None) -> str | None:
+    """Refuse an unknown projection name before any database is opened."""
+    if name is not None and name not in PROJECTION_NAMES:
+        known = ", ".join(PROJECTION_NAMES)
+        raise InvalidInput(f"no projection named {name!r}; known: {known}")
+    return name
+
+
 NameArg = Annotated[
     str | None,
     typer.Argument(
         help=f"One projection: {', '.join(PROJECTION_NAMES)} (default: all).",
         show_default=False,
+        callback=_known_name,
     ),
 ]
 BatchOpt = Annotated[
