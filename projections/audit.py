@@ -14,6 +14,7 @@ A leaf hashes the state bytes as stored, so verification needs no cipher key.
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ class Cursor(Protocol):
 # ------------------------------------------------------------------------ backends
 
 
-class _Backend:
+class _Backend(ABC):
     """The few statements that differ between SQLite and PostgreSQL."""
 
     blob = "BLOB"
@@ -92,20 +93,20 @@ class _Backend:
     def q(self, statement: str) -> str:
         return statement
 
-    def read(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
+    @abstractmethod
+    def read(self) -> AbstractContextManager[Cursor]: ...
 
-    def write(self) -> AbstractContextManager[Cursor]:
-        raise NotImplementedError
+    @abstractmethod
+    def write(self) -> AbstractContextManager[Cursor]: ...
 
-    def has_tables(self, cur: Cursor) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def has_tables(self, cur: Cursor) -> bool: ...
 
-    def can_write(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def can_write(self) -> bool: ...
 
-    def events_after(self, cur: Cursor, position: int, limit: int) -> list[EventRow]:
-        raise NotImplementedError
+    @abstractmethod
+    def events_after(self, cur: Cursor, position: int, limit: int) -> list[EventRow]: ...
 
     def create_statements(self) -> list[str]:
         return [
