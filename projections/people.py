@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from domain.events import (
@@ -16,7 +15,6 @@ from domain.events import (
     NationalityRenounced,
     PersonEvent,
     RecordChanged,
-    RegisterEvent,
 )
 from projections.projection import Changes, Projection, folded, handles, key_of
 from projections.tables import Table
@@ -94,14 +92,7 @@ def status_of(row: Row) -> str:
 class PeopleProjection(Projection):
     name = "people"
     tables = (PEOPLE,)
-
-    def needs(self, event: RegisterEvent) -> Iterable[tuple[Table, str]]:
-        return ((PEOPLE, key_of(event.originator_id)),)
-
-    def creates(self, event: RegisterEvent) -> Iterable[tuple[Table, str]]:
-        if isinstance(event, BirthRegistered):
-            return ((PEOPLE, key_of(event.originator_id)),)
-        return ()
+    person_table = PEOPLE
 
     def _row(self, event: PersonEvent, changes: Changes) -> Row | None:
         row = changes.touch(PEOPLE, key_of(event.originator_id))

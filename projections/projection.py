@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from domain.events import RegisterEvent
+from domain.events import BirthRegistered, RegisterEvent
 from domain.values import fold_name
 from projections.tables import Table
 from projections.views import Row
@@ -134,13 +134,20 @@ class Projection:
     def topics(cls) -> tuple[str, ...]:
         return tuple(sorted(event_class.TOPIC for event_class in cls._handlers))
 
+    #: A table keyed by person: each person event needs its row, a birth creates it.
+    person_table: ClassVar[Table | None] = None
+
     def needs(self, event: RegisterEvent) -> Iterable[tuple[Table, str]]:
         """The rows (table, key) the handler of `event` reads or writes."""
-        return ()
+        if self.person_table is None:
+            return ()
+        return ((self.person_table, key_of(event.originator_id)),)
 
     def creates(self, event: RegisterEvent) -> Iterable[tuple[Table, str]]:
         """The rows `event` creates: later events of the batch need not fetch them."""
-        return ()
+        if self.person_table is None or not isinstance(event, BirthRegistered):
+            return ()
+        return ((self.person_table, key_of(event.originator_id)),)
 
     def apply(self, events: Sequence[RegisterEvent], changes: Changes) -> None:
         handlers = self._handlers

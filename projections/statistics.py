@@ -8,8 +8,6 @@ changes by kind, cancelled numbers, births by registration day) are added as the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from domain.events import (
     BirthRegistered,
     DeathRegistered,
@@ -74,15 +72,8 @@ def contribution(row: Row | None) -> tuple[tuple[str, str], ...]:
 class StatisticsProjection(Projection):
     name = "statistics"
     tables = (COUNTS, STANDING)
+    person_table = STANDING
     originals = (STANDING,)
-
-    def needs(self, event: RegisterEvent) -> Iterable[tuple[Table, str]]:
-        return ((STANDING, key_of(event.originator_id)),)
-
-    def creates(self, event: RegisterEvent) -> Iterable[tuple[Table, str]]:
-        if isinstance(event, BirthRegistered):
-            return ((STANDING, key_of(event.originator_id)),)
-        return ()
 
     def _standing(self, event: RegisterEvent, changes: Changes) -> Row | None:
         return changes.touch(STANDING, key_of(event.originator_id))
