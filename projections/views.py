@@ -28,6 +28,8 @@ Row = dict[str, Any]
 
 #: Rows per statement when fetching by key on SQLite (below its variable limit).
 SQLITE_CHUNK = 10_000
+#: How often a swap is tried when the server broke a deadlock by rolling it back.
+SWAP_ATTEMPTS = 5
 
 
 class PositionMoved(Exception):
@@ -162,18 +164,35 @@ class ViewDatabase(TrackingRecorder, ABC):
             statements.append(f"DROP TABLE IF EXISTS {table.physical()}")
             statements.append(f"ALTER TABLE {table.physical(True)} RENAME TO {table.physical()}")
         p = self.placeholder
-        with self.transaction() as tx:
-            position = tx.position(built_as)
-            for statement in statements:
-                self.raw(tx, statement, ())
-            self.raw(
-                tx,
-                f"DELETE FROM {TRACKING_TABLE} WHERE application_name IN ({p}, {p})",
-                (name, built_as),
-            )
-            if position is not None:
-                self.raw(tx, f"INSERT INTO {TRACKING_TABLE} VALUES ({p}, {p})", (name, position))
-        return position or 0
+        for attempt in range(1, SWAP_ATTEMPTS + 1):
+            try:
+                with self.transaction() as tx:
+                    # A follower moves a model's position, then writes its tables: lock the
+                    # positions first too, so that the swap and the follower queue up instead
+                    # of each holding what the other waits for.
+                    self.lock_positions(tx, (name, built_as))
+                    position = tx.position(built_as)
+                    for statement in statements:
+                        self.raw(tx, statement, ())
+                    self.raw(
+                        tx,
+                        f"DELETE FROM {TRACKING_TABLE} WHERE application_name IN ({p}, {p})",
+                        (name, built_as),
+                    )
+                    if position is not None:
+                        self.raw(
+                            tx, f"INSERT INTO {TRACKING_TABLE} VALUES ({p}, {p})", (name, position)
+                        )
+                return position or 0
+            except psycopg.errors.DeadlockDetected:
+                # A follower that had just inserted the model's first position: the server
+                # rolled this swap back whole, so it is simply tried again.
+                if attempt == SWAP_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def lock_positions(self, tx: ViewTransaction, names: Sequence[str]) -> None:
+        """Lock these position rows for the rest of `tx` (a no-op where writers never overlap)."""
 
     @abstractmethod
     def raw(self, tx: ViewTransaction, statement: str, params: Sequence[Any]) -> None: ...
@@ -487,6 +506,13 @@ class PostgresViews(ViewDatabase):
 
     def raw(self, tx: ViewTransaction, statement: str, params: Sequence[Any]) -> None:
         cast(PostgresTransaction, tx).c.execute(cast(Any, statement), params)
+
+    def lock_positions(self, tx: ViewTransaction, names: Sequence[str]) -> None:
+        cast(PostgresTransaction, tx).c.execute(
+            f"SELECT 1 FROM {TRACKING_TABLE} WHERE application_name = ANY(%s) "
+            "ORDER BY application_name FOR UPDATE",
+            (list(names),),
+        )
 
     def execute_script(self, statements: Sequence[str]) -> None:
         with self.connection.transaction():
