@@ -64,7 +64,7 @@ class Aggregate:
     def _trigger(
         self, event_class: type[E], basis: ActBasis, occurred_on: date, **fields: Any
     ) -> E:
-        event = event_class(
+        fields.update(
             originator_id=self.id,
             originator_version=self.version + 1,
             recorded_at=basis.recorded_at,
@@ -72,8 +72,9 @@ class Aggregate:
             clerk=basis.clerk,
             office=basis.office,
             reference=basis.reference,
-            **fields,
         )
+        # Validated as `event_class(**fields)` would be, without the keyword-argument detour.
+        event: E = event_class.__pydantic_validator__.validate_python(fields)
         self.apply(event)
         self._pending.append(event)
         return event

@@ -14,9 +14,12 @@ is written in the same transaction as the act's events, so a row whose act is in
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -76,6 +79,8 @@ MAX_ATTEMPTS = 12
 #: Random draws before a (province, century-sex, year) bucket is declared full.
 MAX_DRAWS = 64
 DEFAULT_BATCH = 2000
+#: Net allocations between two collections of the youngest generation during an import.
+GC_THRESHOLD = 50_000
 
 
 @runtime_checkable
@@ -207,8 +212,21 @@ class _Batch:
         self.events: list[RegisterEvent] = []
         self.outcomes: list[tuple[Row, str | None]] = []  # reason None: recorded
         self.already: list[Row] = []
+        self.stored: list[StoredEvent] = []  # `events`, mapped for the store
         self.recorded_at = importer.clock.now()
         self.today = today_of(importer.clock)
+
+    def overlay(self) -> dict[UUID, list[RegisterEvent]]:
+        """The full history of every aggregate this batch writes, as the store will hold it
+        once the batch has landed: what the next batch reads instead of the store meanwhile."""
+        written: dict[UUID, list[RegisterEvent]] = {}
+        for event in self.events:
+            written.setdefault(event.originator_id, []).append(event)
+        for aggregate_id, new in written.items():
+            first = new[0].originator_version
+            known = [e for e in self.history.get(aggregate_id, ()) if e.originator_version < first]
+            written[aggregate_id] = known + new
+        return written
 
     # ------------------------------------------------------------------- loading
 
@@ -517,7 +535,17 @@ class Numbers:
 
 
 class BulkImporter:
-    """Imports rows in batches through a register's mapper and its store's bulk path."""
+    """Imports rows in batches through a register's mapper and its store's bulk path.
+
+    Batches are written on a second thread: while one batch's COPY and commit run, the next
+    batch is parsed and decided. That batch sees the one in flight through an overlay (the
+    full histories of every aggregate the batch in flight writes), so it decides exactly as
+    it would after that commit; it is handed to the writer only once the batch before it has
+    landed. Should that batch fail on the store's uniqueness (a concurrent writer got there
+    first), it is decided again and written alone, and the next one decided again after it.
+    Rows are reported (counted, or sent to the rejects file) only once their batch is in the
+    store, so what a killed import reported is always recorded.
+    """
 
     def __init__(
         self,
@@ -536,17 +564,25 @@ class BulkImporter:
         self.batch_size = batch_size
         self.register: CivilRegister | None = None
         self.serials = Serials()
+        #: The batch in flight's aggregates (full histories), read before the store.
+        self.overlay: dict[UUID, list[RegisterEvent]] = {}
 
     def _claimed(self, claim_ids: list[UUID]) -> list[UUID]:
-        """Which of these number claims the store already holds."""
+        """Which of these number claims the store (or the batch in flight) already holds."""
         return [e.originator_id for e in self.read(claim_ids)]
 
     def read(self, ids: Sequence[UUID]) -> list[RegisterEvent]:
+        events: list[RegisterEvent] = []
+        if self.overlay:
+            overlay = self.overlay
+            events = [e for i in ids if i in overlay for e in overlay[i]]
+            ids = [i for i in ids if i not in overlay]
         try:
-            stored = self.recorder.select_events_of(ids)
+            stored = self.recorder.select_events_of(ids) if ids else []
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(f"store error: {_one_line(error)}") from error
-        return [cast(RegisterEvent, self.mapper.to_domain_event(s)) for s in stored]
+        events.extend(cast(RegisterEvent, self.mapper.to_domain_event(s)) for s in stored)
+        return events
 
     def run(
         self,
@@ -556,45 +592,67 @@ class BulkImporter:
     ) -> ImportTally:
         """Import numbered lines; each ends recorded, already recorded, or rejected."""
         tally = ImportTally()
-        batch: list[tuple[int, bytes]] = []
-        for item in lines:
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                self._import(batch, tally, on_reject)
-                batch = []
-                if on_batch:
-                    on_batch(tally)
-        if batch:
-            self._import(batch, tally, on_reject)
-            if on_batch:
-                on_batch(tally)
+        in_flight: _InFlight | None = None
+        with (
+            fewer_collections(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer,
+        ):
+            try:
+                for chunk in _chunks(lines, self.batch_size):
+                    parsed = _parse(chunk)
+                    decided = self._decide(parsed.rows) if parsed.rows else None
+                    if in_flight is not None:
+                        if not self._landed(in_flight):
+                            decided = self._decide(parsed.rows) if parsed.rows else None
+                        self._report(in_flight.parsed, in_flight.batch, tally, on_reject)
+                        if on_batch:
+                            on_batch(tally)
+                    in_flight = _InFlight(parsed, decided, None)
+                    if decided is not None:
+                        in_flight.write = writer.submit(self._write, decided)
+                        self.overlay = decided.overlay()
+                if in_flight is not None:
+                    self._landed(in_flight)
+                    self._report(in_flight.parsed, in_flight.batch, tally, on_reject)
+                    if on_batch:
+                        on_batch(tally)
+            finally:
+                self.overlay = {}
         return tally
 
-    def _import(
+    def _landed(self, in_flight: _InFlight) -> bool:
+        """Wait for the batch in flight. True if it landed as decided; False if it had to be
+        decided again and written alone (a concurrent writer won a uniqueness race), in which
+        case whatever was decided on top of it must be decided again too."""
+        if in_flight.write is None:
+            return True
+        try:
+            in_flight.write.result()
+            return True
+        except IntegrityError:
+            assert in_flight.batch is not None  # noqa: S101 (a write implies a decided batch)
+            self.overlay = {}
+            in_flight.batch = self._decide_and_write(list(in_flight.parsed.rows), fresh=True)
+            return False
+        finally:
+            self.overlay = {}
+
+    def _write(self, batch: _Batch) -> None:
+        try:
+            self.recorder.insert_events_bulk(batch.stored)
+        except IntegrityError:
+            raise
+        except (PersistenceError, OSError) as error:
+            raise StoreUnavailable(f"store error: {_one_line(error)}") from error
+
+    def _report(
         self,
-        lines: list[tuple[int, bytes]],
+        parsed: _Parsed,
+        batch: _Batch | None,
         tally: ImportTally,
         on_reject: Callable[[Rejected], None],
     ) -> None:
-        rows: list[Row] = []
-        rejected: list[Rejected] = []
-        for number, data in lines:
-            try:
-                text = data.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as error:
-                rejected.append(
-                    Rejected(
-                        number,
-                        f"not UTF-8 at byte {error.start}",
-                        data.decode("utf-8", "replace").rstrip("\r\n"),
-                    )
-                )
-                continue
-            try:
-                rows.append(parse_row(number, text))
-            except CivledgerError as error:
-                rejected.append(Rejected(number, " ".join(error.message.split()), text))
-        batch = self._decide_and_write(rows) if rows else None
+        rejected = list(parsed.rejected)
         if batch is not None:
             for row, reason in batch.outcomes:
                 if reason is not None:
@@ -609,10 +667,12 @@ class BulkImporter:
         for reject in rejected:
             on_reject(reject)
         tally.rejected += len(rejected)
-        tally.rows += len(lines)
+        tally.rows += parsed.lines
 
-    def _decide_and_write(self, rows: list[Row]) -> _Batch:
-        numbers = Numbers(self.serials)
+    def _decide(self, rows: Sequence[Row], numbers: Numbers | None = None) -> _Batch:
+        """Decide a batch against the store (and the batch in flight), drawing again any
+        number found already claimed; its events are mapped, ready to write."""
+        numbers = numbers or Numbers(self.serials)
         for _ in range(MAX_ATTEMPTS):
             batch = _Batch(self, rows, numbers)
             batch.load()
@@ -625,24 +685,100 @@ class BulkImporter:
                 if clashes:  # a drawn number is already claimed in the store: draw it again
                     numbers.taken |= clashes
                     continue
-            stored = [
-                self.mapper.to_stored_event(cast(DomainEventProtocol[UUID], e))
-                for e in batch.events
-            ]
+            to_stored = self.mapper.to_stored_event
+            batch.stored = [to_stored(cast(DomainEventProtocol[UUID], e)) for e in batch.events]
+            return batch
+        raise StoreUnavailable(
+            f"gave up a batch after {MAX_ATTEMPTS} attempts to draw free ID numbers; "
+            "nothing of it was recorded and a re-run is safe"
+        )
+
+    def _decide_and_write(self, rows: list[Row], fresh: bool = False) -> _Batch:
+        """Decide and write one batch on this thread, deciding again after any conflict."""
+        numbers = Numbers(self.serials)
+        for _ in range(MAX_ATTEMPTS):
+            batch = self._decide(rows, numbers)
             try:
-                self.recorder.insert_events_bulk(stored)
+                self._write(batch)
             except IntegrityError:
                 # A concurrent writer got there first (a person, an act or a number): decide
                 # again on fresh state, checking every number against the store again.
                 numbers.verified.clear()
                 continue
-            except (PersistenceError, OSError) as error:
-                raise StoreUnavailable(f"store error: {_one_line(error)}") from error
             return batch
         raise StoreUnavailable(
             f"gave up a batch after {MAX_ATTEMPTS} conflicting concurrent writes; "
             "nothing of it was recorded and a re-run is safe"
         )
+
+
+@dataclass
+class _Parsed:
+    """One chunk of input: how many rows, those that passed the command models, the rest."""
+
+    lines: int
+    rows: list[Row]
+    rejected: list[Rejected]
+
+
+@dataclass
+class _InFlight:
+    parsed: _Parsed
+    batch: _Batch | None
+    write: Future[None] | None
+
+
+def _chunks(lines: Iterable[tuple[int, bytes]], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for item in lines:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parse(lines: list[tuple[int, bytes]]) -> _Parsed:
+    rows: list[Row] = []
+    rejected: list[Rejected] = []
+    for number, data in lines:
+        try:
+            text = data.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as error:
+            rejected.append(
+                Rejected(
+                    number,
+                    f"not UTF-8 at byte {error.start}",
+                    data.decode("utf-8", "replace").rstrip("\r\n"),
+                )
+            )
+            continue
+        try:
+            rows.append(parse_row(number, text))
+        except CivledgerError as error:
+            rejected.append(Rejected(number, " ".join(error.message.split()), text))
+    return _Parsed(len(lines), rows, rejected)
+
+
+@contextmanager
+def fewer_collections(threshold: int = GC_THRESHOLD) -> Iterator[None]:
+    """Let the cyclic garbage collector run less often during a bulk job.
+
+    An import allocates millions of short-lived objects, nearly all freed by reference
+    counting, and the collector's default (a pass every 700 net allocations, a full pass every
+    few hundred) then spends a tenth of the job scanning the same long-lived objects again.
+    Those are frozen out of its sight, and the youngest generation is collected less often;
+    memory stays bounded by the batch. Both are restored afterwards.
+    """
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(threshold, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _one_line(error: BaseException) -> str:

@@ -26,7 +26,7 @@ def encode_state(event: RegisterEvent) -> bytes:
     cls = type(event)
     state = cls.__pydantic_serializer__.to_json(event, exclude=_OUTSIDE_STATE)
     if cls.class_version > 1:  # the envelope is never empty, so the object has a member
-        state = b"%s,\"class_version\":%d}" % (state[:-1], cls.class_version)
+        state = b'%s,"class_version":%d}' % (state[:-1], cls.class_version)
     return state
 
 

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
+from functools import lru_cache
 from typing import Protocol
 from uuid import UUID
 
@@ -74,7 +75,8 @@ _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 def clean_text(text: str, what: str, max_length: int = 200) -> str:
     """NFC-normalise, trim and collapse inner spaces; empty or over-long text is bad input."""
-    cleaned = " ".join(unicodedata.normalize("NFC", text).split())
+    cleaned = text if text.isascii() else unicodedata.normalize("NFC", text)
+    cleaned = " ".join(cleaned.split())
     if not cleaned:
         raise InvalidInput(f"{what} must not be empty")
     if len(cleaned) > max_length:
@@ -169,6 +171,7 @@ class IdNumber:
 PersonRef = IdNumber | UUID
 
 
+@lru_cache(maxsize=16384)  # an import names each parent once per child, and again deciding
 def parse_person_ref(text: str) -> PersonRef:
     """A CLI `ID`: a 12-digit personal ID number (current or cancelled) or a person's UUID."""
     candidate = text.strip()

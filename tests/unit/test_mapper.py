@@ -51,7 +51,8 @@ def test_stored_state_is_compact_utf8_json_in_declared_order_without_the_columns
     assert "Lê Thị Lan".encode() in state  # not \\u-escaped
     assert b" " not in state.replace("Lê Thị Lan".encode(), b"")
     data = json.loads(state)
-    assert "originator_id" not in data and "originator_version" not in data
+    assert "originator_id" not in data
+    assert "originator_version" not in data
     assert list(data) == [f for f in IdNumberAssigned.model_fields if not f.startswith("orig")]
 
 
@@ -63,7 +64,8 @@ def test_a_later_class_version_is_stored_and_older_states_are_upcast(monkeypatch
     assert decode_state(IdNumberAssignedV2.TOPIC, uuid.UUID(int=7), 2, state) == event
     old = mapper.encode_state(assigned())  # a version-1 state of the same fields
     upcast = decode_state(IdNumberAssignedV2.TOPIC, uuid.UUID(int=7), 2, old)
-    assert isinstance(upcast, IdNumberAssignedV2) and upcast.channel == "counter"
+    assert isinstance(upcast, IdNumberAssignedV2)
+    assert upcast.channel == "counter"
 
 
 def test_encoding_is_deterministic_and_round_trips() -> None:
@@ -78,5 +80,7 @@ def test_derived_ids_are_the_standard_uuid5(name: str, namespace: uuid.UUID) -> 
     derived = uuid5_of(namespace.bytes, name)
     expected = uuid.uuid5(namespace, name)
     assert derived == expected
-    assert str(derived) == str(expected) and hash(derived) == hash(expected)
-    assert derived.version == 5 and derived.variant == uuid.RFC_4122
+    assert str(derived) == str(expected)
+    assert hash(derived) == hash(expected)
+    assert derived.version == 5
+    assert derived.variant == uuid.RFC_4122
