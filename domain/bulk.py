@@ -14,12 +14,10 @@ is written in the same transaction as the act's events, so a row whose act is in
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -30,6 +28,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError, StoredEvent
 
 from domain.aggregate import ActBasis
+from domain.collector import fewer_collections
 from domain.commands import (
     ACT_COMMANDS,
     ChangeRecord,
@@ -79,8 +78,6 @@ MAX_ATTEMPTS = 12
 #: Random draws before a (province, century-sex, year) bucket is declared full.
 MAX_DRAWS = 64
 DEFAULT_BATCH = 2000
-#: Net allocations between two collections of the youngest generation during an import.
-GC_THRESHOLD = 50_000
 
 
 @runtime_checkable
@@ -221,11 +218,17 @@ class _Batch:
         once the batch has landed: what the next batch reads instead of the store meanwhile."""
         written: dict[UUID, list[RegisterEvent]] = {}
         for event in self.events:
-            written.setdefault(event.originator_id, []).append(event)
+            new = written.get(event.originator_id)
+            if new is None:
+                written[event.originator_id] = [event]
+            else:
+                new.append(event)
+        history = self.history
         for aggregate_id, new in written.items():
             first = new[0].originator_version
-            known = [e for e in self.history.get(aggregate_id, ()) if e.originator_version < first]
-            written[aggregate_id] = known + new
+            if first > 1:  # not created by this batch: what the store holds comes first
+                known = history.get(aggregate_id, ())
+                written[aggregate_id] = [e for e in known if e.originator_version < first] + new
         return written
 
     # ------------------------------------------------------------------- loading
@@ -759,26 +762,6 @@ def _parse(lines: list[tuple[int, bytes]]) -> _Parsed:
         except CivledgerError as error:
             rejected.append(Rejected(number, " ".join(error.message.split()), text))
     return _Parsed(len(lines), rows, rejected)
-
-
-@contextmanager
-def fewer_collections(threshold: int = GC_THRESHOLD) -> Iterator[None]:
-    """Let the cyclic garbage collector run less often during a bulk job.
-
-    An import allocates millions of short-lived objects, nearly all freed by reference
-    counting, and the collector's default (a pass every 700 net allocations, a full pass every
-    few hundred) then spends a tenth of the job scanning the same long-lived objects again.
-    Those are frozen out of its sight, and the youngest generation is collected less often;
-    memory stays bounded by the batch. Both are restored afterwards.
-    """
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(threshold, *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 def _one_line(error: BaseException) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
+from domain.collector import fewer_collections
 from domain.errors import InvalidInput, StoreUnavailable
 from domain.events import RegisterEvent
 from projections.id_registry import IdRegistryProjection
@@ -262,7 +263,10 @@ class Engine:
         views = self.views
         timings = self.timings
         ahead: tuple[Read, Future[Batch]] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
+        with (
+            fewer_collections(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool,
+        ):
             while True:
                 positions = views.positions()
                 behind = [t for t in targets if positions.get(t.tracking, 0) < head]
