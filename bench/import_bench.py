@@ -13,7 +13,9 @@ For each run, on a fresh store:
   write_bulk the store's bulk path alone (`insert_events_bulk`) over the import's stored
              events, in the import's batches;
   write_lib  the library's `insert_events` alone over the same stored events, in batches of
-             500 aggregates (what `save(*500)` sends, without the mapping).
+             500 aggregates (what `save(*500)` sends, without the mapping);
+  floor      only the pydantic work any import of this design must do: every row through its
+             command model, every event built (validated) and serialised; nothing else.
 Figures are events per second; ratios are taken within a run, then summarised.
 
     python -m bench.import_bench [--people N] [--runs R] [--backends sqlite,postgres]
@@ -45,8 +47,9 @@ from bench.bulk_support import (
 from cli.synthetic import PopulationGenerator
 from domain.aggregate import Aggregate
 from domain.application import CivilRegister
-from domain.bulk import Rejected, importer_for, numbered_lines
+from domain.bulk import Rejected, importer_for, numbered_lines, parse_row
 from domain.events import ActRecorded, IdNumberClaimed, RegisterEvent
+from domain.mapper import encode_state
 
 
 class Shell(Aggregate):
@@ -105,6 +108,21 @@ def import_file(
 
 #: CPU seconds of this process during the last `import_file` (the server's are not counted).
 LAST_CPU = [0.0]
+
+
+def pydantic_floor(register: CivilRegister, source: Path, log: list[Any]) -> float:
+    """Seconds for only what any import in this design must do with pydantic: validate every
+    row with its command model, and build (validated) and serialise every event it appends.
+    No rule, no id, no read, no write: a floor under the import's own cost."""
+    with source.open("rb") as handle:
+        lines = [(n, data.decode()) for n, data in numbered_lines(handle)]
+    mapper = register.mapper
+    started = time.perf_counter()
+    for number, text in lines:
+        parse_row(number, text)
+    for notification in log:
+        encode_state(cast(RegisterEvent, mapper.to_domain_event(notification)))
+    return time.perf_counter() - started
 
 
 def read_log(register: CivilRegister) -> list[Any]:
@@ -204,6 +222,7 @@ def one_run(backend: str, source: Path, batch: int, save1_people: int) -> dict[s
             raw_seconds = raw_postgres(url, log)
         else:
             raw_seconds = raw_sqlite(str(workdir / "store0.sqlite"), log)
+        floor_seconds = pydantic_floor(register, source, log)
         register.close()
 
         by_person, aggregates = groups_of(register, log)
@@ -258,6 +277,7 @@ def one_run(backend: str, source: Path, batch: int, save1_people: int) -> dict[s
         "import_lib": library_events / library_seconds,
         "write_bulk": events / bulk_seconds,
         "write_lib": events / lib_seconds,
+        "floor": events / floor_seconds,
     }
     return {
         "events": events,
@@ -270,6 +290,8 @@ def one_run(backend: str, source: Path, batch: int, save1_people: int) -> dict[s
         "import_vs_import_lib": rates["import"] / rates["import_lib"],
         "write_bulk_vs_raw": rates["write_bulk"] / rates["raw"],
         "write_bulk_vs_write_lib": rates["write_bulk"] / rates["write_lib"],
+        "floor_vs_raw": rates["floor"] / rates["raw"],
+        "import_vs_floor": rates["import"] / rates["floor"],
     }
 
 
@@ -304,12 +326,23 @@ def main() -> None:
         def pick(key: str, runs: list[dict[str, float]] = runs) -> list[float]:
             return [r[key] for r in runs]
 
-        for key in ("import", "raw", "save500", "save1", "import_lib", "write_bulk", "write_lib"):
+        for key in (
+            "import",
+            "raw",
+            "save500",
+            "save1",
+            "import_lib",
+            "write_bulk",
+            "write_lib",
+            "floor",
+        ):
             print("  " + show(f"{key:<8} events/s", pick(f"{key}_events_per_s")))
         for key in ("raw", "save500", "save1", "import_lib"):
             print("  " + show(f"import / {key:<8}", pick(f"import_vs_{key}"), "x", 2))
         for key in ("raw", "write_lib"):
             print("  " + show(f"write_bulk / {key}", pick(f"write_bulk_vs_{key}"), "x", 2))
+        print("  " + show("floor / raw", pick("floor_vs_raw"), "x", 2))
+        print("  " + show("import / floor", pick("import_vs_floor"), "x", 2))
     shutil.rmtree(source.parent, ignore_errors=True)
     print(f"\nwritten {save_results('import', results)}")
 

@@ -116,6 +116,7 @@ def one_size(people: int, backend: str, seed: int, workdir: Path) -> dict[str, A
         else:
             path = Path(url[len("sqlite:///") :])
             size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+        print(json.dumps({"people": people, "import": summary, "seconds": seconds}), flush=True)
         # The three read models rebuilt from zero over the imported log, as an operator runs it
         # (views beside the events), after the import's size was taken.
         _, rebuild_seconds, rebuild_rss, _, rebuild_cpu = run_child(

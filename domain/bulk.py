@@ -635,7 +635,7 @@ class BulkImporter:
         except IntegrityError:
             assert in_flight.batch is not None  # noqa: S101 (a write implies a decided batch)
             self.overlay = {}
-            in_flight.batch = self._decide_and_write(list(in_flight.parsed.rows), fresh=True)
+            in_flight.batch = self._decide_and_write(list(in_flight.parsed.rows))
             return False
         finally:
             self.overlay = {}
@@ -644,7 +644,7 @@ class BulkImporter:
         try:
             self.recorder.insert_events_bulk(batch.stored)
         except IntegrityError:
-            raise
+            raise  # a uniqueness race, for the caller to decide again (a PersistenceError too)
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(f"store error: {_one_line(error)}") from error
 
@@ -696,7 +696,7 @@ class BulkImporter:
             "nothing of it was recorded and a re-run is safe"
         )
 
-    def _decide_and_write(self, rows: list[Row], fresh: bool = False) -> _Batch:
+    def _decide_and_write(self, rows: list[Row]) -> _Batch:
         """Decide and write one batch on this thread, deciding again after any conflict."""
         numbers = Numbers(self.serials)
         for _ in range(MAX_ATTEMPTS):
