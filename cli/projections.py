@@ -259,9 +259,13 @@ def register(app: typer.Typer) -> None:
         stop = threading.Event()
 
         def interrupt(signum: int, frame: FrameType | None) -> None:
-            raise KeyboardInterrupt
+            # The first Ctrl-C or SIGTERM stops after the batch being written (each commits
+            # whole), without breaking off a query; a second one interrupts at once.
+            if stop.is_set():
+                raise KeyboardInterrupt
+            stop.set()
 
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
         with opened(store, views, events_from) as engine:
             engine.batch_size = batch_size
             if not json_out:
@@ -269,9 +273,10 @@ def register(app: typer.Typer) -> None:
             try:
                 engine.follow(stop, on_batch=None)
             except KeyboardInterrupt:
-                stop.set()
+                engine.reopen_views()  # a query broken off leaves its connection unusable
             finally:
-                signal.signal(signal.SIGTERM, previous)
+                for number, handler in previous.items():
+                    signal.signal(number, handler)
             with database_errors(engine.views.url.redacted()):
                 positions = engine.views.positions()
         final = {n: positions.get(n, 0) for n in PROJECTION_NAMES}

@@ -229,11 +229,11 @@ class Engine:
         while not stop.is_set():
             try:
                 if failing_since is not None:
-                    self._reopen_views()
+                    self.reopen_views()
                 head = source.head()
                 if head != last:
                     with self._errors():
-                        self._run(targets, head, None)
+                        self._run(targets, head, None, stop)
                     last = head
                     if on_batch is not None:
                         on_batch(head)
@@ -248,7 +248,7 @@ class Engine:
                 last = -1
             stop.wait(POLL_INTERVAL)
 
-    def _reopen_views(self) -> None:
+    def reopen_views(self) -> None:
         """A fresh connection to the read models (the old one may be broken)."""
         with contextlib.suppress(Exception):
             self.views.close()
@@ -256,10 +256,17 @@ class Engine:
 
     # ------------------------------------------------------------------- engine
 
-    def _run(self, targets: Sequence[Target], head: int, progress: Progress | None) -> None:
-        """Batches until every target is at `head`. The next batch is read and decoded on a
-        second thread while this one is written; it is used only if the positions are where
-        this batch leaves them."""
+    def _run(
+        self,
+        targets: Sequence[Target],
+        head: int,
+        progress: Progress | None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Batches until every target is at `head` (or `stop` is set: between two batches,
+        each committed whole). The next batch is read and decoded on a second thread while
+        this one is written; it is used only if the positions are where this batch leaves
+        them."""
         views = self.views
         timings = self.timings
         ahead: tuple[Read, Future[Batch]] | None = None
@@ -267,7 +274,7 @@ class Engine:
             fewer_collections(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool,
         ):
-            while True:
+            while stop is None or not stop.is_set():
                 positions = views.positions()
                 behind = [t for t in targets if positions.get(t.tracking, 0) < head]
                 if not behind:

@@ -184,3 +184,42 @@ def test_a_rebuild_under_a_running_follower_ends_equal_to_a_clean_build(
     clean.catch_up()
     assert rebuilder.digest() == clean.digest()
     register.close()
+
+
+def test_ctrl_c_while_catching_up_stops_between_batches_and_a_second_one_at_once(
+    store_url: str, tmp_path: Path
+) -> None:
+    register = CivilRegister(store_url)
+    write_log(register, people=400, seed=8)
+    for presses in (1, 2):
+        follower = _cli("projections", "follow", "--batch-size", "3", "--store", store_url)
+        views = ViewDatabase.open(store_url)
+        try:
+            started = views.positions().get("people", 0)
+
+            def moved(
+                views: ViewDatabase = views,
+                follower: subprocess.Popen[str] = follower,
+                started: int = started,
+            ) -> bool:
+                return views.positions().get("people", 0) > started or follower.poll() is not None
+
+            _wait_for(moved, "the follower to commit a batch")
+            for _ in range(presses):
+                follower.send_signal(signal.SIGINT)
+            _, err = follower.communicate(timeout=PATIENCE)
+            stored = views.positions()
+        finally:
+            views.close()
+            if follower.poll() is None:
+                follower.kill()
+        assert follower.returncode == 0, err
+        assert "Traceback" not in err
+        assert f"people at {stored['people']:,}" in err  # what it reports is what it committed
+        assert stored["people"] < (register.recorder.max_notification_id() or 0)
+    clean = engine_for(register, views=f"sqlite:///{tmp_path / 'clean.sqlite'}")
+    clean.catch_up()
+    live = engine_for(register)
+    live.catch_up()
+    assert live.digest() == clean.digest()  # nothing applied twice or skipped
+    register.close()
