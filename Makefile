@@ -33,7 +33,7 @@ bench-projections: $(STAMP)
 	$(BIN)/python -m bench.rebuild
 
 # Import throughput against raw COPY and the library's save(), clerk-act and cold-start latency,
-# and the import scale curve at 100k and 1M people on PostgreSQL (docs/benchmarks.md).
+# and the scale curve (import, then rebuild) at 100k and 1M people on PostgreSQL (docs/benchmarks.md).
 .PHONY: bench-import
 bench: bench-import
 
