@@ -604,41 +604,42 @@ class BulkImporter:
                 for chunk in _chunks(lines, self.batch_size):
                     parsed = _parse(chunk)
                     decided = self._decide(parsed.rows) if parsed.rows else None
-                    if in_flight is not None:
-                        if not self._landed(in_flight):
-                            decided = self._decide(parsed.rows) if parsed.rows else None
-                        self._report(in_flight.parsed, in_flight.batch, tally, on_reject)
-                        if on_batch:
-                            on_batch(tally)
+                    if in_flight is not None and not self._finish(
+                        in_flight, tally, on_reject, on_batch
+                    ):
+                        decided = self._decide(parsed.rows) if parsed.rows else None
                     in_flight = _InFlight(parsed, decided, None)
                     if decided is not None:
                         in_flight.write = writer.submit(self._write, decided)
                         self.overlay = decided.overlay()
                 if in_flight is not None:
-                    self._landed(in_flight)
-                    self._report(in_flight.parsed, in_flight.batch, tally, on_reject)
-                    if on_batch:
-                        on_batch(tally)
+                    self._finish(in_flight, tally, on_reject, on_batch)
             finally:
                 self.overlay = {}
         return tally
 
-    def _landed(self, in_flight: _InFlight) -> bool:
-        """Wait for the batch in flight. True if it landed as decided; False if it had to be
-        decided again and written alone (a concurrent writer won a uniqueness race), in which
-        case whatever was decided on top of it must be decided again too."""
-        if in_flight.write is None:
-            return True
-        try:
-            in_flight.write.result()
-            return True
-        except IntegrityError:
-            assert in_flight.batch is not None  # noqa: S101 (a write implies a decided batch)
-            self.overlay = {}
-            in_flight.batch = self._decide_and_write(list(in_flight.parsed.rows))
-            return False
-        finally:
-            self.overlay = {}
+    def _finish(
+        self,
+        in_flight: _InFlight,
+        tally: ImportTally,
+        on_reject: Callable[[Rejected], None],
+        on_batch: Callable[[ImportTally], None] | None,
+    ) -> bool:
+        """Wait for the batch in flight, then report its rows. True if it landed as decided;
+        False if it had to be decided again and written alone (a concurrent writer won a
+        uniqueness race), in which case whatever was decided on top of it must be too."""
+        self.overlay = {}  # nothing is decided while waiting; afterwards, the store is current
+        landed = True
+        if in_flight.write is not None:
+            try:
+                in_flight.write.result()
+            except IntegrityError:
+                in_flight.batch = self._decide_and_write(list(in_flight.parsed.rows))
+                landed = False
+        self._report(in_flight.parsed, in_flight.batch, tally, on_reject)
+        if on_batch:
+            on_batch(tally)
+        return landed
 
     def _write(self, batch: _Batch) -> None:
         try:
@@ -675,7 +676,8 @@ class BulkImporter:
     def _decide(self, rows: Sequence[Row], numbers: Numbers | None = None) -> _Batch:
         """Decide a batch against the store (and the batch in flight), drawing again any
         number found already claimed; its events are mapped, ready to write."""
-        numbers = numbers or Numbers(self.serials)
+        if numbers is None:
+            numbers = Numbers(self.serials)
         for _ in range(MAX_ATTEMPTS):
             batch = _Batch(self, rows, numbers)
             batch.load()
