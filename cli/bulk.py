@@ -122,6 +122,15 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         batch: Annotated[int, typer.Option("--batch", help="Rows per transaction.")] = 2000,
+        parse_workers: Annotated[
+            int | None,
+            typer.Option(
+                "--parse-workers",
+                help="Processes validating rows ahead of the one deciding them; 0 validates "
+                "in the importing process (default: 1 on a machine with more than one CPU).",
+                show_default=False,
+            ),
+        ] = None,
         store: StoreOpt = None,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
@@ -131,6 +140,8 @@ def register(app: typer.Typer) -> None:
 
         if batch < 1:
             raise InvalidInput(f"--batch must be at least 1, got {batch}")
+        if parse_workers is not None and parse_workers < 0:
+            raise InvalidInput(f"--parse-workers must be 0 or more, got {parse_workers}")
         rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
         if rejects_path.resolve() == file.resolve():
             raise InvalidInput("the rejects file must not be the input file")
@@ -139,12 +150,20 @@ def register(app: typer.Typer) -> None:
         except OSError as error:
             raise InvalidInput(f"cannot read {file}: {error.strerror}") from None
         with handle:
-            try:
-                sink = rejects_path.open("w", encoding="utf-8")
+            existed = rejects_path.exists()
+            try:  # appending: a bad path is found before the store is touched, and the
+                # last run's rejects are kept until the store has been reached
+                sink = rejects_path.open("a", encoding="utf-8")
             except OSError as error:
                 raise InvalidInput(f"cannot write {rejects_path}: {error.strerror}") from None
             with sink:
-                importer = importer_for(open_register(store), batch)
+                try:
+                    importer = importer_for(open_register(store), batch, parse_workers)
+                except BaseException:
+                    if not existed:
+                        rejects_path.unlink(missing_ok=True)
+                    raise
+                sink.truncate(0)
                 size = os.fstat(handle.fileno()).st_size
                 progress = _Progress(size, enabled=not json_out and sys.stderr.isatty())
                 started = time.monotonic()

@@ -14,19 +14,25 @@ is written in the same transaction as the act's events, so a row whose act is in
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import itertools
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError, StoredEvent
 
+from domain import parse_worker
 from domain.aggregate import ActBasis
 from domain.collector import fewer_collections
 from domain.commands import (
@@ -46,6 +52,7 @@ from domain.errors import (
     RuleBroken,
     StoreUnavailable,
     UnknownPerson,
+    WorkerFailed,
 )
 from domain.events import BirthRegistered, IdNumberAssignedReason, RegisterEvent
 from domain.person import Person
@@ -78,6 +85,8 @@ MAX_ATTEMPTS = 12
 #: Random draws before a (province, century-sex, year) bucket is declared full.
 MAX_DRAWS = 64
 DEFAULT_BATCH = 2000
+#: Bytes a pipe to a parse worker holds (Linux; the most an unprivileged process may ask).
+PIPE_SIZE = 1 << 20
 
 
 @runtime_checkable
@@ -128,16 +137,80 @@ class ImportTally:
 
 @dataclass(frozen=True)
 class Row:
-    """A row that passed the command models: the act, and who recorded it where."""
+    """A row that passed the command models: the act, and who recorded it where.
+
+    `act_id` names the act's record; `digest` is its fingerprint when it depends on the row
+    alone (no person named by ID number, which only the store can resolve), else None. Both
+    are computed where the row is parsed, which may be a worker process."""
 
     line: int
     text: str
     act: Command
     clerking: Clerking
+    act_id: UUID
+    digest: str | None
 
-    @cached_property
-    def act_id(self) -> UUID:
-        return act_id(self.act.KIND, self.clerking.office, self.clerking.reference)
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled lean, for the trip back from a parse worker: field values, not models."""
+        act, clerking = self.act, self.clerking
+        return (
+            _row_from_wire,
+            (
+                self.line,
+                self.text,
+                act.KIND,
+                tuple(act.__dict__.values()),
+                tuple(act.model_fields_set),
+                (clerking.clerk, clerking.office, clerking.reference),
+                self.act_id.bytes,
+                self.digest,
+            ),
+        )
+
+
+def _row_from_wire(
+    line: int,
+    text: str,
+    kind: str,
+    values: tuple[Any, ...],
+    fields_set: tuple[str, ...],
+    clerking: tuple[str, str, str],
+    aid: bytes,
+    digest: str | None,
+) -> Row:
+    """A pickled `Row` again: its models rebuilt by pydantic's own unpickling (`__setstate__`)
+    from values that the same models validated, in the worker."""
+    return Row(
+        line,
+        text,
+        _model_from_wire(ACT_COMMANDS[kind], values, fields_set),
+        _model_from_wire(Clerking, clerking, _CLERKING_FIELDS),
+        UUID(bytes=aid),
+        digest,
+    )
+
+
+_MODELS: list[type[Command]] = [Clerking, *ACT_COMMANDS.values()]
+_FIELDS: dict[type[Command], tuple[str, ...]] = {
+    model: tuple(model.model_fields) for model in _MODELS
+}
+_CLERKING_FIELDS = _FIELDS[Clerking]
+_Model = TypeVar("_Model", bound=Command)
+
+
+def _model_from_wire(
+    model: type[_Model], values: tuple[Any, ...], fields_set: tuple[str, ...]
+) -> _Model:
+    instance = model.__new__(model)
+    instance.__setstate__(
+        {
+            "__dict__": dict(zip(_FIELDS[model], values, strict=True)),
+            "__pydantic_fields_set__": set(fields_set),
+            "__pydantic_extra__": None,
+            "__pydantic_private__": None,
+        }
+    )
+    return instance
 
 
 # ------------------------------------------------------------------------ parsing
@@ -180,7 +253,31 @@ def parse_row(line: int, text: str) -> Row:
     for key in PERSON_FIELDS:
         if isinstance(raw.get(key), dict):
             raw[key] = _birth_act_ref(raw[key], key)
-    return Row(line, text, command.parse(**raw), clerking)
+    act = command.parse(**raw)
+    digest = None
+    if not any(isinstance(parse_person_ref(ref), IdNumber) for ref in _refs(act)):
+        digest = fingerprint(act.KIND, act_content(act, parse_person_ref))
+    return Row(
+        line, text, act, clerking, act_id(act.KIND, clerking.office, clerking.reference), digest
+    )
+
+
+def _refs(act: Command) -> list[str]:
+    """The person references an act holds (canonical text, as its command model left them)."""
+    return [ref for key in PERSON_FIELDS if isinstance(ref := getattr(act, key, None), str)]
+
+
+def act_content(act: Command, resolve: Callable[[str], object]) -> dict[str, Any]:
+    """The act's content as the single-act path fingerprints it, references resolved to
+    person ids by `resolve`. Whether the people exist is checked when the act is decided,
+    not here, so that comparing a recorded act needs no person loaded."""
+    data = act.model_dump(mode="json")
+    for key in PERSON_FIELDS:
+        if data.get(key):
+            data[key] = str(resolve(data[key]))
+    if isinstance(act, MergeDuplicate):
+        return {"person": data["person"], "into": data["into"]}
+    return data
 
 
 def numbered_lines(lines: Iterable[bytes], first: int = 1) -> Iterator[tuple[int, bytes]]:
@@ -240,7 +337,7 @@ class _Batch:
         claims_by_number: dict[str, UUID] = {}
         uuids: dict[int, list[UUID]] = {}
         for row in self.rows:
-            for ref in self._refs(row):
+            for ref in _refs(row.act):
                 parsed = parse_person_ref(ref)
                 if isinstance(parsed, IdNumber):
                     claims_by_number[str(parsed)] = claim_id(parsed)
@@ -264,10 +361,6 @@ class _Batch:
     def _absorb(self, events: Iterable[RegisterEvent]) -> None:
         for event in events:
             self.history.setdefault(event.originator_id, []).append(event)
-
-    @staticmethod
-    def _refs(row: Row) -> list[str]:
-        return [ref for key in PERSON_FIELDS if isinstance(ref := getattr(row.act, key, None), str)]
 
     def _claim(self, cid: UUID) -> IdNumberClaim:
         claim = IdNumberClaim.replay(cid, self.history.get(cid, []))
@@ -333,7 +426,9 @@ class _Batch:
         self.line = row.line
         act, clerking = row.act, row.clerking
         kind = act.KIND
-        digest = fingerprint(kind, self.content(act))
+        digest = row.digest
+        if digest is None:  # a person named by ID number: resolved against the batch's state
+            digest = fingerprint(kind, act_content(act, lambda ref: self.resolve(ref, check=False)))
         aid = row.act_id
         recorded = self.recorded_act(aid)
         if recorded is not None:
@@ -358,18 +453,6 @@ class _Batch:
         self.new_claims.update(c.id for c in claims)
         self.events.extend(new_events)
         self.outcomes.append((row, None))
-
-    def content(self, act: Command) -> dict[str, Any]:
-        """The act's content as the single-act path fingerprints it (refs resolved). Whether
-        the people exist is checked when the act is decided, not here, so that comparing a
-        recorded act needs no person loaded."""
-        data = act.model_dump(mode="json")
-        for key in PERSON_FIELDS:
-            if data.get(key):
-                data[key] = str(self.resolve(data[key], check=False))
-        if isinstance(act, MergeDuplicate):
-            return {"person": data["person"], "into": data["into"]}
-        return data
 
     def apply(
         self, act: Command, clerking: Clerking, basis: ActBasis, touched: list[Person]
@@ -556,15 +639,20 @@ class BulkImporter:
         mapper: Mapper[UUID],
         clock: Clock,
         batch_size: int = DEFAULT_BATCH,
+        parse_workers: int | None = None,
     ) -> None:
         if not isinstance(recorder, BulkRecorder):
             raise StoreUnavailable("this store has no bulk import path")
         if batch_size < 1:
             raise InvalidInput(f"batch size must be at least 1, got {batch_size}")
+        if parse_workers is not None and parse_workers < 0:
+            raise InvalidInput(f"parse workers must be 0 or more, got {parse_workers}")
         self.recorder = recorder
         self.mapper = mapper
         self.clock = clock
         self.batch_size = batch_size
+        #: Processes that parse rows ahead of deciding; 0 parses on this thread.
+        self.parse_workers = default_parse_workers() if parse_workers is None else parse_workers
         self.register: CivilRegister | None = None
         self.serials = Serials()
         #: The batch in flight's aggregates (full histories), read before the store.
@@ -596,13 +684,13 @@ class BulkImporter:
         """Import numbered lines; each ends recorded, already recorded, or rejected."""
         tally = ImportTally()
         in_flight: _InFlight | None = None
+        chunks = _parsed_chunks(_chunks(lines, self.batch_size), self.parse_workers)
         with (
             fewer_collections(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer,
         ):
             try:
-                for chunk in _chunks(lines, self.batch_size):
-                    parsed = _parse(chunk)
+                for parsed in chunks:
                     decided = self._decide(parsed.rows) if parsed.rows else None
                     if in_flight is not None and not self._finish(
                         in_flight, tally, on_reject, on_batch
@@ -616,6 +704,7 @@ class BulkImporter:
                     self._finish(in_flight, tally, on_reject, on_batch)
             finally:
                 self.overlay = {}
+                chunks.close()  # stops the parse workers, if any
         return tally
 
     def _finish(
@@ -744,6 +833,119 @@ def _chunks(lines: Iterable[tuple[int, bytes]], size: int) -> Iterator[list[tupl
         yield chunk
 
 
+def default_parse_workers() -> int:
+    """One parse worker when this process may run on more than one CPU, else none."""
+    return 1 if len(os.sched_getaffinity(0)) > 1 else 0
+
+
+def _parsed_chunks(
+    chunks: Iterator[list[tuple[int, bytes]]], workers: int
+) -> Generator[_Parsed, None, None]:
+    """Parse chunks of lines, yielding them in file order.
+
+    With workers, rows are validated in other processes (`domain.parse_worker`, the same
+    `parse_chunk`) while the chunk before them is decided: each worker holds one chunk at a
+    time, and the oldest is taken back first. The first chunk is parsed here while the
+    workers start; a file of one chunk starts none. Closing the generator stops them.
+    """
+    first = next(chunks, None)
+    if first is None:
+        return
+    ahead = list(itertools.islice(chunks, workers))
+    if not ahead:
+        yield parse_chunk(first)
+        yield from map(parse_chunk, chunks)
+        return
+    with _ParseWorkers(len(ahead)) as pool:
+        for chunk in ahead:
+            pool.submit(chunk)
+        yield parse_chunk(first)
+        for chunk in chunks:
+            parsed = pool.take()
+            pool.submit(chunk)  # to the worker just freed: it parses while `parsed` is decided
+            yield parsed
+        pool.close()  # nothing more to parse: the workers exit while the last chunks are decided
+        while pool.busy:
+            yield pool.take()
+
+
+class _ParseWorkers:
+    """Worker processes, each parsing at most one chunk; results are taken back in order.
+
+    A worker is sent a chunk only when it has nothing to send back, so neither side can
+    block writing to the other. The workers run in a session of their own (a terminal's
+    Ctrl-C is the importing process's to handle) and end when their stdin closes.
+    """
+
+    def __init__(self, count: int) -> None:
+        command = [sys.executable, "-m", "domain.parse_worker"]
+        self.processes = [
+            subprocess.Popen(  # noqa: S603 (this package's own worker module)
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+            )
+            for _ in range(count)
+        ]
+        for process in self.processes:  # a chunk and its rows fit: neither side waits on it
+            for pipe in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError, AttributeError):
+                    fcntl.fcntl(cast(BinaryIO, pipe).fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        self.order: deque[subprocess.Popen[bytes]] = deque()  # workers holding a chunk
+        self.idle = list(self.processes)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.order)
+
+    def submit(self, lines: list[tuple[int, bytes]]) -> None:
+        process = self.idle.pop(0)
+        try:
+            parse_worker.send(cast(BinaryIO, process.stdin), lines)
+        except OSError:
+            self._failed(process)
+        self.order.append(process)
+
+    def take(self) -> _Parsed:
+        process = self.order.popleft()
+        parsed = parse_worker.receive(cast(BinaryIO, process.stdout))
+        if not isinstance(parsed, _Parsed):
+            self._failed(process)
+        self.idle.append(process)
+        return cast(_Parsed, parsed)
+
+    def _failed(self, process: subprocess.Popen[bytes]) -> None:
+        code = process.wait(timeout=10)
+        raise WorkerFailed(
+            f"a parse worker stopped (exit code {code}); rows not yet reported were not "
+            "recorded and a re-run is safe"
+        )
+
+    def close(self) -> None:
+        """No more chunks: each worker exits once it has sent back what it holds."""
+        for process in self.processes:
+            if process.stdin:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+
+    def __enter__(self) -> _ParseWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout:
+                process.stdout.close()
+
+
+def parse_chunk(lines: list[tuple[int, bytes]]) -> _Parsed:
+    """Validate a chunk of numbered lines: the rows that pass, and the reasons of the rest."""
+    return _parse(lines)
+
+
 def _parse(lines: list[tuple[int, bytes]]) -> _Parsed:
     rows: list[Row] = []
     rejected: list[Rejected] = []
@@ -771,9 +973,14 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
-def importer_for(register: CivilRegister, batch_size: int = DEFAULT_BATCH) -> BulkImporter:
-    """The bulk importer of a `CivilRegister` (its recorder, mapper and clock)."""
-    importer = BulkImporter(register.recorder, register.mapper, register.clock, batch_size)
+def importer_for(
+    register: CivilRegister, batch_size: int = DEFAULT_BATCH, parse_workers: int | None = None
+) -> BulkImporter:
+    """The bulk importer of a `CivilRegister` (its recorder, mapper and clock). Parse workers
+    default to `default_parse_workers()`."""
+    importer = BulkImporter(
+        register.recorder, register.mapper, register.clock, batch_size, parse_workers
+    )
     importer.register = register  # the register owns the store's connections: keep it open
     return importer
 
@@ -785,6 +992,8 @@ __all__ = [
     "ImportTally",
     "Rejected",
     "Row",
+    "act_content",
+    "default_parse_workers",
     "importer_for",
     "numbered_lines",
     "parse_row",

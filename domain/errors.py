@@ -50,6 +50,12 @@ class StoreUnavailable(CivledgerError):
     exit_code = 1
 
 
+class WorkerFailed(CivledgerError):
+    """A helper process of a bulk job stopped; what it had not finished was not recorded."""
+
+    exit_code = 1
+
+
 class OutcomeUnknown(CivledgerError):
     """The connection failed while committing: the act may or may not be recorded."""
 

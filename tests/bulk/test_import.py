@@ -425,3 +425,31 @@ def test_a_merge_that_would_keep_the_later_record_is_refused_as_for_a_clerk(
     assert reject["line"] == 3
     assert "the earliest record survives" in reject["reason"]
     assert ledger_topics(store_url)["MergedAsDuplicate"] == 1
+
+
+def test_an_unreachable_store_keeps_the_last_runs_rejects_file(tmp_path: Path) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    rejects = tmp_path / "rejects.jsonl"
+    rejects.write_text('{"line": 7, "reason": "from the last run"}\n', encoding="utf-8")
+    fresh = tmp_path / "fresh.jsonl"
+    unreachable = "postgresql://postgres@127.0.0.1:1/nowhere"
+
+    kept = run("import", str(source), "--rejects", str(rejects), "--store", unreachable)
+    created = run("import", str(source), "--rejects", str(fresh), "--store", unreachable)
+
+    assert (kept.exit_code, created.exit_code) == (1, 1)
+    assert kept.stderr.count("\n") == 1
+    assert read_rejects(rejects) == [{"line": 7, "reason": "from the last run"}]
+    assert not fresh.exists()
+
+
+def test_a_reachable_store_starts_the_rejects_file_afresh(store_url: str, tmp_path: Path) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    rejects = tmp_path / "rejects.jsonl"
+    rejects.write_text('{"line": 7, "reason": "from the last run"}\n' * 50, encoding="utf-8")
+
+    result = run("import", str(source), "--rejects", str(rejects), "--store", store_url, "--json")
+
+    lines = [r["line"] for r in read_rejects(rejects)]
+    assert json.loads(result.stdout)["rejected"] == len(lines) > 0
+    assert all("from the last run" not in r["reason"] for r in read_rejects(rejects))

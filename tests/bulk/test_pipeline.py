@@ -57,11 +57,14 @@ def tangled_file() -> list[bytes]:
     return [line.encode() for line in lines]
 
 
-def outcome(store_url: str, lines: Sequence[bytes], batch: int) -> dict[str, Any]:
+def outcome(
+    store_url: str, lines: Sequence[bytes], batch: int, parse_workers: int = 0
+) -> dict[str, Any]:
     """What an import says and leaves, numbers aside (they are drawn at random)."""
     register = CivilRegister(store_url)
     rejected: list[Rejected] = []
-    tally = importer_for(register, batch).run(numbered_lines(lines), rejected.append)
+    importer = importer_for(register, batch, parse_workers)
+    tally = importer.run(numbered_lines(lines), rejected.append)
     births = [
         n.originator_id
         for n in register.recorder.select_notifications(start=None, limit=10**6)
@@ -86,11 +89,12 @@ LINES = tangled_file()
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(min_value=1, max_value=40))
-def test_any_batch_size_gives_what_one_batch_gives(batch: int) -> None:
+@given(st.integers(min_value=1, max_value=40), st.sampled_from([0, 1, 2]))
+def test_any_batch_size_gives_what_one_batch_gives(batch: int, parse_workers: int) -> None:
+    """Whatever the batches, and whether rows are parsed here or in worker processes."""
     with tempfile.TemporaryDirectory() as workdir:
         whole = outcome(f"sqlite:///{workdir}/whole.sqlite", LINES, len(LINES))
-        batched = outcome(f"sqlite:///{workdir}/batched.sqlite", LINES, batch)
+        batched = outcome(f"sqlite:///{workdir}/batched.sqlite", LINES, batch, parse_workers)
     assert whole["tally"]["rejected"] > 10
     assert whole["tally"]["already_recorded"] > 3
     assert batched == whole
@@ -98,7 +102,7 @@ def test_any_batch_size_gives_what_one_batch_gives(batch: int) -> None:
 
 def test_the_same_holds_on_every_backend(store_url: str, tmp_path: Path) -> None:
     whole = outcome(f"sqlite:///{tmp_path / 'whole.sqlite'}", LINES, len(LINES))
-    assert outcome(store_url, LINES, 3) == whole
+    assert outcome(store_url, LINES, 3, parse_workers=1) == whole
 
 
 class InterferingRecorder:

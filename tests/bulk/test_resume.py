@@ -32,6 +32,8 @@ def start_import(source: Path, store_url: str) -> subprocess.Popen[bytes]:
             store_url,
             "--batch",
             "20",
+            "--parse-workers",
+            "1",
             "--json",
         ],
         cwd=ROOT,
@@ -41,14 +43,43 @@ def start_import(source: Path, store_url: str) -> subprocess.Popen[bytes]:
     )
 
 
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
 def kill_after(process: subprocess.Popen[bytes], register: CivilRegister, past: int) -> int:
-    """SIGKILL the import once the log has grown past `past`; the position reached."""
+    """SIGKILL the import once the log has grown past `past`; the position reached. Its
+    parse worker, which nobody kills, must exit on its own."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         position = register.recorder.max_notification_id() or 0
         if position > past:
+            workers = children_of(process.pid)
             process.send_signal(signal.SIGKILL)
             process.wait()
+            assert workers, "the import had started no parse worker"
+            gone_by = time.monotonic() + 20
+            while any(alive(pid) for pid in workers) and time.monotonic() < gone_by:
+                time.sleep(0.05)
+            assert not any(alive(pid) for pid in workers), "a parse worker outlived its import"
             return position
         time.sleep(0.01)
     pytest.fail(f"the import ended (or stalled) before the log passed {past}")
