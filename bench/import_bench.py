@@ -7,6 +7,8 @@ For each run, on a fresh store:
   save500    the same aggregates, already decided, through the library's `save(*500)`;
   save1      one `save()` per person (person, its number claims and its act records),
              over the first persons only (it is slow);
+  import_here the same import with its rows validated in the importing process
+             (`parse_workers=0`), where `import` validates them in a parse worker process;
   import_lib the same import (same parsing, deciding and mapping) writing through the
              library's `insert_events` in transactions of 500 aggregates, as `save(*500)`
              would: what the import would be without its bulk write path;
@@ -94,9 +96,13 @@ class LibraryWrites:
 
 
 def import_file(
-    register: CivilRegister, source: Path, batch: int, library_chunk: int = 0
+    register: CivilRegister,
+    source: Path,
+    batch: int,
+    library_chunk: int = 0,
+    parse_workers: int | None = None,
 ) -> tuple[int, float]:
-    importer = importer_for(register, batch)
+    importer = importer_for(register, batch, parse_workers)
     if library_chunk:
         importer.recorder = LibraryWrites(register.recorder, library_chunk)
     started, cpu = time.perf_counter(), time.process_time()
@@ -104,6 +110,15 @@ def import_file(
         tally = importer.run(numbered_lines(handle), fail_on_reject)
     LAST_CPU[0] = time.process_time() - cpu
     return tally.events, time.perf_counter() - started
+
+
+def import_into(url: str, source: Path, batch: int, *args: Any, **kwargs: Any) -> tuple[int, float]:
+    """`import_file` into a fresh store, closed afterwards."""
+    register = CivilRegister(url)
+    try:
+        return import_file(register, source, batch, *args, **kwargs)
+    finally:
+        register.close()
 
 
 #: CPU seconds of this process during the last `import_file` (the server's are not counted).
@@ -237,10 +252,9 @@ def one_run(backend: str, source: Path, batch: int, save1_people: int) -> dict[s
         save1_events, save1_seconds = timed_saves(save1, by_person[:save1_people])
         save1.close()
 
-        library = CivilRegister(fresh())
+        here_events, here_seconds = import_into(fresh(), source, batch, parse_workers=0)
         chunk = max(1, round(500 * len(log) / len(aggregates)))
-        library_events, library_seconds = import_file(library, source, batch, chunk)
-        library.close()
+        library_events, library_seconds = import_into(fresh(), source, batch, chunk)
 
         stored = [StoredEvent(n.originator_id, n.originator_version, n.topic, n.state) for n in log]
         per_batch = max(1, round(len(stored) * batch / rows_in(source)))
@@ -275,6 +289,7 @@ def one_run(backend: str, source: Path, batch: int, save1_people: int) -> dict[s
         "save500": save500_events / save500_seconds,
         "save1": save1_events / save1_seconds,
         "import_lib": library_events / library_seconds,
+        "import_here": here_events / here_seconds,
         "write_bulk": events / bulk_seconds,
         "write_lib": events / lib_seconds,
         "floor": events / floor_seconds,
@@ -288,6 +303,7 @@ def one_run(backend: str, source: Path, batch: int, save1_people: int) -> dict[s
         "import_vs_save500": rates["import"] / rates["save500"],
         "import_vs_save1": rates["import"] / rates["save1"],
         "import_vs_import_lib": rates["import"] / rates["import_lib"],
+        "import_vs_import_here": rates["import"] / rates["import_here"],
         "write_bulk_vs_raw": rates["write_bulk"] / rates["raw"],
         "write_bulk_vs_write_lib": rates["write_bulk"] / rates["write_lib"],
         "floor_vs_raw": rates["floor"] / rates["raw"],
@@ -332,12 +348,13 @@ def main() -> None:
             "save500",
             "save1",
             "import_lib",
+            "import_here",
             "write_bulk",
             "write_lib",
             "floor",
         ):
             print("  " + show(f"{key:<8} events/s", pick(f"{key}_events_per_s")))
-        for key in ("raw", "save500", "save1", "import_lib"):
+        for key in ("raw", "save500", "save1", "import_lib", "import_here"):
             print("  " + show(f"import / {key:<8}", pick(f"import_vs_{key}"), "x", 2))
         for key in ("raw", "write_lib"):
             print("  " + show(f"write_bulk / {key}", pick(f"write_bulk_vs_{key}"), "x", 2))

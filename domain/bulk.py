@@ -21,11 +21,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar, cast, runtime_checkable
 from uuid import UUID
 
@@ -835,7 +837,9 @@ def _chunks(lines: Iterable[tuple[int, bytes]], size: int) -> Iterator[list[tupl
 
 def default_parse_workers() -> int:
     """One parse worker when this process may run on more than one CPU, else none."""
-    return 1 if len(os.sched_getaffinity(0)) > 1 else 0
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux: the CPUs it may run on
+    cpus = len(affinity(0)) if affinity else (os.cpu_count() or 1)
+    return 1 if cpus > 1 else 0
 
 
 def _parsed_chunks(
@@ -878,12 +882,24 @@ class _ParseWorkers:
     """
 
     def __init__(self, count: int) -> None:
-        command = [sys.executable, "-m", "domain.parse_worker"]
+        # `-P`: not the working directory's packages but this process's own `domain`, found
+        # where this module was loaded from.
+        command = [sys.executable, "-P", "-m", "domain.parse_worker"]
+        root = str(Path(__file__).resolve().parent.parent)
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": root + os.pathsep + path if path else root}
+        # What each worker says on stderr, for the error should it stop (closed in __exit__).
+        self.errors = [tempfile.TemporaryFile() for _ in range(count)]  # noqa: SIM115
         self.processes = [
             subprocess.Popen(  # noqa: S603 (this package's own worker module)
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=env,
+                start_new_session=True,
             )
-            for _ in range(count)
+            for errors in self.errors
         ]
         for process in self.processes:  # a chunk and its rows fit: neither side waits on it
             for pipe in (process.stdin, process.stdout):
@@ -914,9 +930,13 @@ class _ParseWorkers:
 
     def _failed(self, process: subprocess.Popen[bytes]) -> None:
         code = process.wait(timeout=10)
+        errors = self.errors[self.processes.index(process)]
+        errors.seek(0)
+        said = [line for line in errors.read().decode("utf-8", "replace").splitlines() if line]
+        cause = f": {' '.join(said[-1].split())}" if said else ""
         raise WorkerFailed(
-            f"a parse worker stopped (exit code {code}); rows not yet reported were not "
-            "recorded and a re-run is safe"
+            f"a parse worker stopped (exit code {code}{cause}); rows not yet reported were "
+            "not recorded and a re-run is safe"
         )
 
     def close(self) -> None:
@@ -939,6 +959,8 @@ class _ParseWorkers:
                 process.wait()
             if process.stdout:
                 process.stdout.close()
+        for errors in self.errors:
+            errors.close()
 
 
 def parse_chunk(lines: list[tuple[int, bytes]]) -> _Parsed:

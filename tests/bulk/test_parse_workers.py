@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cli.synthetic import PopulationGenerator
-from domain import bulk
+from domain import bulk, parse_worker
 from domain.application import CivilRegister
 from domain.bulk import Rejected, importer_for, numbered_lines, parse_chunk
 from domain.errors import WorkerFailed
@@ -146,3 +146,18 @@ def test_the_cli_imports_with_parse_workers(store_url: str, tmp_path: Path) -> N
     assert result.exit_code == 3  # some rows rejected
     assert summary["rows"] == len(LINES)
     assert summary["recorded"] + summary["rejected"] == len(LINES)
+
+
+def test_a_worker_failure_names_its_cause_in_one_line() -> None:
+    with bulk._ParseWorkers(1) as pool:
+        worker = pool.processes[0]
+        assert worker.stdin is not None
+        worker.stdin.write(parse_worker.HEADER.pack(5) + b"\x80\x05junk")  # not a pickle
+        worker.stdin.flush()
+        pool.order.append(pool.idle.pop(0))
+        with pytest.raises(WorkerFailed) as failed:
+            pool.take()
+    message = failed.value.message
+    assert "\n" not in message
+    assert "a parse worker stopped (exit code 1: " in message
+    assert "Error" in message  # the last line of the worker's traceback
