@@ -1,7 +1,8 @@
 """The auditor's commands: checkpoints, verification, inclusion proofs, and who recorded what.
 
 Exit codes: 0 verified; 5 the events no longer match the Merkle log or a checkpoint, or a proof
-fails; 2 a malformed file or option; 3 no checkpoint to prove against; 4 unknown person.
+fails; 2 a malformed file or option; 3 no checkpoint to prove against; 4 unknown person; 1 the
+store is unreachable or (SQLite) missing, or its events cannot be read without the cipher key.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import typer
 
 from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, note, open_register
 from domain.application import CivilRegister
-from domain.errors import InvalidInput, StoreUnavailable
+from domain.errors import InvalidInput
 from domain.store import store_from_env
 from domain.values import parse_date
 
@@ -51,9 +52,7 @@ def read_json(path: Path, what: str) -> Any:
 def open_existing(store: str | None) -> CivilRegister:
     """The register, refusing to create an empty SQLite store: auditing a mistyped path must
     not report an empty, perfectly consistent ledger."""
-    url = store_from_env(store)
-    if url.is_sqlite and not Path(url.path).exists():
-        raise StoreUnavailable(f"no SQLite store at {url.path}")
+    store_from_env(store).must_exist()
     return open_register(store)
 
 

@@ -30,7 +30,7 @@ from domain.commands import (
     RegisterBirth,
     RenounceNationality,
 )
-from domain.values import parse_date, parse_timestamp
+from domain.values import parse_date, parse_person_ref, parse_timestamp
 
 IdArg = Annotated[
     str,
@@ -113,14 +113,13 @@ def register(app: typer.Typer) -> None:
         from projections.queries import PossibleDuplicateFinder
 
         register = open_register(store)
-        finder = PossibleDuplicateFinder(register.store, views)
-        register.duplicates = finder
-        try:
+        with PossibleDuplicateFinder(register.store, views) as finder:
+            register.duplicates = finder
             outcome = register.register_birth(
                 act, basis, allow_possible_duplicate=allow_possible_duplicate
             )
-        finally:
-            finder.close()
+        if finder.not_kept and not json_out:
+            note(f"the people read model was not brought up to date: {finder.not_kept}")
         if finder.last and not outcome.already_recorded and not json_out:
             note(f"possible duplicate of {', '.join(finder.last)}; recorded as confirmed")
         person = outcome.person
@@ -257,7 +256,8 @@ def register(app: typer.Typer) -> None:
         """Show a person's record: now, --as-of a moment, --as-at a date, or both."""
         moment = parse_timestamp(as_of, "--as-of") if as_of is not None else None
         day = parse_date(as_at, "--as-at") if as_at is not None else None
-        person = open_reader(store, events_from).person(id, as_of=moment, as_at=day)
+        ref = parse_person_ref(id)
+        person = open_reader(store, events_from).person(ref, as_of=moment, as_at=day)
         document = person.as_document()
         if moment is not None:
             document["as_of"] = moment.isoformat()
@@ -277,7 +277,7 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """List a person's events, oldest first, with positions in the global log."""
-        entries = open_reader(store, events_from).history(id)
+        entries = open_reader(store, events_from).history(parse_person_ref(id))
         if json_out:
             emit_json(history_document(entries))
         else:

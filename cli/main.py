@@ -1,8 +1,9 @@
 """The `civledger` command: one typer app; errors are one line on stderr with a documented code.
 
 Exit codes: 0 done; 2 bad input; 3 refused by a rule (or a reference reused for another act);
-4 unknown ID; 5 the ledger no longer matches its tamper-evident log; 1 store unreachable,
-outcome unknown, or an unexpected error.
+4 unknown ID; 5 the ledger no longer matches its tamper-evident log; 1 store unreachable (or,
+for a reader, a SQLite store that does not exist), outcome unknown, stored events that cannot be
+read without the cipher key, or an unexpected error.
 """
 
 from __future__ import annotations

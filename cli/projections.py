@@ -27,7 +27,7 @@ from cli.runtime import (
 )
 from domain.errors import InvalidInput
 from domain.store import store_from_env
-from domain.values import IdNumber, clean_text, parse_date, parse_province
+from domain.values import clean_text, parse_date, parse_person_ref, parse_province
 from projections.engine import BATCH_SIZE, PROJECTION_NAMES, Engine
 from projections.queries import FIND_LIMIT, ReadModels
 from projections.source import EventSource
@@ -64,10 +64,11 @@ BatchOpt = Annotated[
 def opened(
     store: str | None, views: str | None, events_from: str | None, *, events: bool = True
 ) -> Iterator[Engine]:
-    """An engine over the read models, reading events unless `events` is False."""
-    source = EventSource.open(events_from or store) if events else None
+    """An engine over the read models, reading events unless `events` is False. A SQLite
+    store (or events source) that does not exist is refused, not created."""
+    source = EventSource.open(store_from_env(events_from or store).must_exist()) if events else None
     try:
-        views_url = views or str(store_from_env(store).url)
+        views_url = views or store_from_env(store).must_exist()
         database = ViewDatabase.open(views_url)
         try:
             yield Engine(source, database)
@@ -176,7 +177,7 @@ def register(app: typer.Typer) -> None:
             rows = engine.status(name)
         primary = None
         if events_from and events_from != str(store_from_env(store).url):
-            source = EventSource.open(store)
+            source = EventSource.open(store_from_env(store).must_exist())
             try:
                 primary = source.head()
             finally:
@@ -328,7 +329,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("verify")
     def verify(
-        id: Annotated[str, typer.Argument(help="The 12-digit personal ID number to verify.")],
+        id: Annotated[
+            str,
+            typer.Argument(help="A 12-digit personal ID number or a person UUID to verify."),
+        ],
         name: Annotated[str, typer.Option(help="Full name (case and diacritics are ignored).")],
         born: Annotated[str, typer.Option(help="Date of birth, YYYY-MM-DD.")],
         store: StoreOpt = None,
@@ -338,19 +342,20 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:
-        """Check an ID number against a name and date of birth (an unknown number is no error)."""
-        number = IdNumber.parse(id)
+        """Check an ID number or a person UUID against a name and date of birth (an unknown ID
+        is no error)."""
+        ref = parse_person_ref(id)
         full_name = clean_text(name, "name")
         born_on = parse_date(born, "date of birth")
         with opened(store, views, events_from, events=not no_catch_up) as engine:
             _catch_up_first(engine, no_catch_up)
             with database_errors(engine.views.url.redacted()):
-                answer = ReadModels(engine.views).verify(number, full_name, born_on)
+                answer = ReadModels(engine.views).verify(ref, full_name, born_on)
         if json_out:
             emit_json(answer)
         else:
             verdict = "match" if answer["match"] else "no match"
-            typer.echo(f"{number}: {verdict}; status {answer['status']}")
+            typer.echo(f"{ref}: {verdict}; status {answer['status']}")
 
     @app.command("find")
     def find(

@@ -11,6 +11,7 @@ import typer
 from domain.application import CivilRegister
 from domain.commands import Clerking
 from domain.errors import InvalidInput
+from domain.store import store_from_env
 
 _debug = False
 
@@ -63,8 +64,10 @@ def open_register(store: str | None, events_from: str | None = None) -> CivilReg
 
 def open_reader(store: str | None, events_from: str | None = None) -> CivilRegister:
     """A register for queries only: it reads `events_from` (a replica) when given, and then
-    never connects to the primary, so reads keep working while the primary is down."""
-    return CivilRegister(events_from or store, read_only=events_from is not None)
+    never connects to the primary, so reads keep working while the primary is down. A SQLite
+    store that does not exist is refused, not created."""
+    url = store_from_env(events_from or store).must_exist()
+    return CivilRegister(url, read_only=events_from is not None)
 
 
 def clerking(clerk: str | None, office: str | None, reference: str) -> Clerking:

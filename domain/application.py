@@ -40,7 +40,7 @@ from domain.commands import (
 from domain.duplicates import PossibleDuplicates
 from domain.errors import ReferenceConflict, RuleBroken, StoreUnavailable, UnknownPerson
 from domain.events import BirthRegistered, IdNumberAssignedReason, RegisterEvent
-from domain.mapper import decode_state
+from domain.mapper import decode_stored
 from domain.person import Person
 from domain.registry import (
     IdNumberClaim,
@@ -111,6 +111,7 @@ class CivilRegister(Application[UUID]):
         #: Answers "may this birth duplicate a recorded person?"; None skips the check.
         self.duplicates = duplicates
         self._source: _EventSource | None = None
+        self._key_fits_log = False  # see `check_key_fits_log`
         settings = self.store.environment()
         settings.update(env or {})
         try:
@@ -226,9 +227,13 @@ class CivilRegister(Application[UUID]):
     def history(self, ref: PersonRef | str) -> list[HistoryEntry]:
         """The person's events, oldest first, with their global log positions."""
         person_id = self.resolve(ref)
+        cipher, compressor = self.mapper.cipher, self.mapper.compressor
         return [
             HistoryEntry(
-                n.id, decode_state(n.topic, person_id, n.originator_version, self._plain(n.state))
+                n.id,
+                decode_stored(
+                    n.topic, person_id, n.originator_version, n.state, cipher, compressor
+                ),
             )
             for n in self._notifications_of(person_id)
         ]
@@ -348,8 +353,25 @@ class CivilRegister(Application[UUID]):
         content: Callable[[], dict[str, Any]],
         decide: Callable[[ActBasis, date], tuple[Person, list[Aggregate], ActOutcome]],
     ) -> ActOutcome:
+        self.check_key_fits_log()
         with _deciding_on_store():
             return self._execute_on_store(act, clerking, content, decide)
+
+    def check_key_fits_log(self) -> None:
+        """Refuse to write unless this process reads the log as it is stored: clear events
+        into an encrypted log (no `CIVLEDGER_CIPHER_KEY`), or encrypted events into a clear
+        one or under another key, would leave a log that no single key reads. The first
+        event is decoded once per register (`EventsUnreadable`, exit 1, if it cannot be);
+        an empty log takes whatever the first writer brings."""
+        if self._key_fits_log:
+            return
+        try:
+            first = self.recorder.select_notifications(start=None, limit=1)
+        except (PersistenceError, OSError) as error:
+            raise StoreUnavailable(f"store error: {_one_line(error)}") from error
+        if first:
+            self.mapper.to_domain_event(first[0])
+        self._key_fits_log = True
 
     def _execute_on_store(
         self,
@@ -447,14 +469,6 @@ class CivilRegister(Application[UUID]):
             return recorder.select_originator_notifications(aggregate_id)
         except (PersistenceError, OSError) as error:
             raise StoreUnavailable(f"store error: {_one_line(error)}") from error
-
-    def _plain(self, state: bytes) -> bytes:
-        """Stored bytes as plain JSON (decrypted, decompressed)."""
-        if self.mapper.cipher:
-            state = self.mapper.cipher.decrypt(state)
-        if self.mapper.compressor:
-            state = self.mapper.compressor.decompress(state)
-        return state
 
 
 #: True while a command decides: its reads then go to the store, never to a lagging replica.

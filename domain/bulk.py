@@ -999,7 +999,9 @@ def importer_for(
     register: CivilRegister, batch_size: int = DEFAULT_BATCH, parse_workers: int | None = None
 ) -> BulkImporter:
     """The bulk importer of a `CivilRegister` (its recorder, mapper and clock). Parse workers
-    default to `default_parse_workers()`."""
+    default to `default_parse_workers()`. As for a clerk's act, the register's cipher key must
+    read the log as it is stored (`CivilRegister.check_key_fits_log`)."""
+    register.check_key_fits_log()
     importer = BulkImporter(
         register.recorder, register.mapper, register.clock, batch_size, parse_workers
     )

@@ -50,6 +50,13 @@ class StoreUnavailable(CivledgerError):
     exit_code = 1
 
 
+class EventsUnreadable(CivledgerError):
+    """Stored events cannot be decoded: they were encrypted with a `CIVLEDGER_CIPHER_KEY` this
+    process does not have (or with another key), or they are damaged."""
+
+    exit_code = 1
+
+
 class WorkerFailed(CivledgerError):
     """A helper process of a bulk job stopped; what it had not finished was not recorded."""
 

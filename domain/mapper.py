@@ -12,8 +12,15 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
+from eventsourcing.persistence import (
+    Cipher,
+    Compressor,
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+)
 
+from domain.errors import EventsUnreadable
 from domain.events import EVENTS_BY_TOPIC, RegisterEvent
 
 _OUTSIDE_STATE = {"originator_id", "originator_version"}
@@ -32,11 +39,16 @@ def encode_state(event: RegisterEvent) -> bytes:
 
 def decode_state(topic: str, originator_id: UUID, version: int, state: bytes) -> RegisterEvent:
     """Rebuild an event from its topic and stored (plain) state, upcasting older versions."""
+    return _event_from(topic, originator_id, version, json.loads(state))
+
+
+def _event_from(
+    topic: str, originator_id: UUID, version: int, data: dict[str, Any]
+) -> RegisterEvent:
     try:
         cls = EVENTS_BY_TOPIC[topic]
     except KeyError:
         raise MapperDeserialisationError(f"unknown event topic {topic!r}") from None
-    data: dict[str, Any] = json.loads(state)
     from_version = data.pop("class_version", 1)
     while from_version < cls.class_version:
         getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(data)
@@ -44,6 +56,48 @@ def decode_state(topic: str, originator_id: UUID, version: int, state: bytes) ->
     data["originator_id"] = originator_id
     data["originator_version"] = version
     return cls.model_validate(data)
+
+
+def decode_stored(
+    topic: str,
+    originator_id: UUID,
+    version: int,
+    state: bytes,
+    cipher: Cipher | None = None,
+    compressor: Compressor | None = None,
+) -> RegisterEvent:
+    """Rebuild an event from its state as stored: decrypted, decompressed, then decoded.
+
+    A state that cannot be opened (encrypted while this process has no `CIVLEDGER_CIPHER_KEY`,
+    encrypted with another key, or damaged) raises `EventsUnreadable`, naming the key."""
+    try:
+        if cipher:
+            state = cipher.decrypt(state)
+        if compressor:
+            state = compressor.decompress(state)
+        data: dict[str, Any] = json.loads(state)
+    except Exception as error:  # a cipher, zlib or JSON error: the state was not opened
+        raise unreadable(originator_id, version, error, keyed=cipher is not None) from error
+    return _event_from(topic, originator_id, version, data)
+
+
+def unreadable(
+    originator_id: UUID, version: int, error: BaseException, *, keyed: bool
+) -> EventsUnreadable:
+    """The one-line error for a stored event this process cannot open."""
+    if keyed:
+        why = (
+            "cannot be read with this CIVLEDGER_CIPHER_KEY: they were written with another key, "
+            "or in clear, or are damaged"
+        )
+    else:
+        why = (
+            "cannot be read without CIVLEDGER_CIPHER_KEY: they are encrypted (or damaged); set "
+            "the key they were written with"
+        )
+    return EventsUnreadable(
+        f"stored events {why} ({type(error).__name__} at {originator_id} v{version})"
+    )
 
 
 class EventMapper(Mapper[UUID]):
@@ -64,21 +118,15 @@ class EventMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        state = stored_event.state
-        try:
-            if self.cipher:
-                state = self.cipher.decrypt(state)
-            if self.compressor:
-                state = self.compressor.decompress(state)
-        except Exception as error:
-            raise MapperDeserialisationError(
-                f"cannot decrypt the event at {stored_event.originator_id} "
-                f"v{stored_event.originator_version}: {error}"
-            ) from error
         originator_id = stored_event.originator_id
         if not isinstance(originator_id, UUID):
             originator_id = UUID(str(originator_id))
-        event = decode_state(
-            stored_event.topic, originator_id, stored_event.originator_version, state
+        event = decode_stored(
+            stored_event.topic,
+            originator_id,
+            stored_event.originator_version,
+            stored_event.state,
+            self.cipher,
+            self.compressor,
         )
         return cast(DomainEventProtocol[UUID], event)

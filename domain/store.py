@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, StoreUnavailable
 
 DEFAULT_STORE = "sqlite:///civledger.sqlite"
 SQLITE_MODULE = "domain.storage.sqlite:LedgerSQLiteFactory"
@@ -71,6 +71,13 @@ class StoreURL:
     @property
     def is_sqlite(self) -> bool:
         return self.scheme == "sqlite"
+
+    def must_exist(self) -> StoreURL:
+        """This URL, if its store is there. A SQLite path with no file behind it is refused
+        (exit 1), so that a reader never creates an empty store at a mistyped path."""
+        if self.is_sqlite and not Path(self.path).is_file():
+            raise StoreUnavailable(f"no SQLite store at {self.path}")
+        return self
 
     def redacted(self) -> str:
         """The URL without its password, for messages and logs."""

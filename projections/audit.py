@@ -23,12 +23,12 @@ from typing import Any, Protocol, cast
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
+from eventsourcing.persistence import PersistenceError
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from domain.application import CivilRegister
-from domain.errors import LedgerTampered, RuleBroken, StoreUnavailable
+from domain.errors import EventsUnreadable, LedgerTampered, RuleBroken, StoreUnavailable
 from domain.events import PERSON_TOPICS, PersonEvent
 from domain.policies import LateRegistration
 from domain.store import PositionedRecorder
@@ -423,7 +423,15 @@ class MerkleLogProjection:
 
     def prove(self, ref: PersonRef | str | UUID) -> InclusionProofs:
         """Inclusion proofs of every event of one person against the latest checkpoint."""
-        person_id = ref if isinstance(ref, UUID) else self.register.resolve(ref)
+        try:
+            person_id = ref if isinstance(ref, UUID) else self.register.resolve(ref)
+        except EventsUnreadable as error:
+            # A person UUID is resolved from the ids alone; an ID number needs its claim's
+            # (encrypted) events.
+            raise EventsUnreadable(
+                f"finding who holds ID number {ref} needs the CIVLEDGER_CIPHER_KEY the events "
+                "were written with; proving by the person's UUID works without the key"
+            ) from error
         recorder = cast(PositionedRecorder, self.register.recorder)
         with _store_errors():
             notifications = recorder.select_originator_notifications(person_id)
@@ -537,13 +545,7 @@ class MerkleLogProjection:
                     start, self.batch_size, topics=PERSON_TOPICS, inclusive_of_start=False
                 )
             for n in batch:
-                try:
-                    event = cast(PersonEvent, self.register.mapper.to_domain_event(n))
-                except (MapperDeserialisationError, ValueError) as error:
-                    raise StoreUnavailable(
-                        f"position {n.id} cannot be read ({type(error).__name__}); the log of "
-                        "acts needs the CIVLEDGER_CIPHER_KEY the events were written with"
-                    ) from error
+                event = cast(PersonEvent, self.register.mapper.to_domain_event(n))
                 recorded_on = event.recorded_at.astimezone(REGISTER_TIMEZONE).date()
                 if clerk is not None and event.clerk != clerk:
                     continue

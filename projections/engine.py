@@ -35,7 +35,14 @@ from projections.projection import Changes, Projection
 from projections.source import EventSource
 from projections.statistics import StatisticsProjection
 from projections.tables import REBUILD_SUFFIX, TRACKING_TABLE
-from projections.views import PositionMoved, Row, ViewDatabase, ViewTransaction, database_errors
+from projections.views import (
+    HeldTransaction,
+    PositionMoved,
+    Row,
+    ViewDatabase,
+    ViewTransaction,
+    database_errors,
+)
 
 #: Notifications per batch: thousands, so a transaction carries thousands of events.
 BATCH_SIZE = 5_000
@@ -122,10 +129,14 @@ class Engine:
     projections: list[Projection] = field(default_factory=all_projections)
     batch_size: int = BATCH_SIZE
     timings: Timings = field(default_factory=Timings)
+    #: Create the models' tables if they are missing (False: only `pending` may be used).
+    create_tables: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise InvalidInput("batch size must be at least 1")
+        if not self.create_tables:
+            return
         with self._errors():
             for projection in self.projections:
                 self.views.create_tables(projection.tables, rebuilding=False)
@@ -174,14 +185,44 @@ class Engine:
 
     # -------------------------------------------------------------- catching up
 
-    def catch_up(self, name: str | None = None, progress: Progress | None = None) -> dict[str, int]:
-        """Bring the models to the head of the log; returns each one's new position."""
+    def catch_up(
+        self, name: str | None = None, progress: Progress | None = None, upto: int | None = None
+    ) -> dict[str, int]:
+        """Bring the models to the head of the log (or to `upto`, if it is before the head);
+        returns each one's new position."""
         targets = [Target(p) for p in self.select(name)]
         head = self._source().head()
+        if upto is not None:
+            head = min(head, upto)
         with self._errors():
             self._run(targets, head, progress)
             positions = self.views.positions()
         return {t.tracking: positions.get(t.tracking, 0) for t in targets}
+
+    def pending(self, name: str) -> tuple[int, dict[str, dict[str, Row]]]:
+        """What catching `name` up would write, worked out in memory and never written: the
+        head of the log it read to, and the rows the events after the model's position change,
+        by physical table and key, applied over the rows as stored."""
+        (projection,) = self.select(name)
+        target = Target(projection)
+        handled = projection.handled()
+        head = self._source().head()
+        with self._errors():
+            held = HeldTransaction(self.views)
+            position = self.views.positions().get(target.tracking, 0)
+            while position < head:
+                wanted = Read(
+                    position,
+                    min(head, position + READ_WINDOW * self.batch_size),
+                    projection.topics(),
+                )
+                batch, decoded = self._read(wanted)
+                end = batch[-1].id if len(batch) == self.batch_size else wanted.stop
+                self._apply(
+                    held, target, [e for i, e in decoded if i <= end and type(e) in handled]
+                )
+                position = end
+        return head, held.rows
 
     def rebuild(self, name: str | None = None, progress: Progress | None = None) -> dict[str, int]:
         """Rebuild from zero into fresh tables, swap them in, then catch up the rest."""

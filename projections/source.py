@@ -10,7 +10,7 @@ from eventsourcing.persistence import Notification, PersistenceError
 from domain.application import CivilRegister
 from domain.errors import StoreUnavailable
 from domain.events import RegisterEvent
-from domain.mapper import decode_state
+from domain.mapper import decode_stored
 from domain.store import StoreURL
 from projections.views import one_line
 
@@ -69,16 +69,13 @@ class EventSource:
         cipher, compressor = self.cipher, self.compressor
         decoded = []
         for notification in batch:
-            state = notification.state
-            if cipher:
-                state = cipher.decrypt(state)
-            if compressor:
-                state = compressor.decompress(state)
-            event = decode_state(
+            event = decode_stored(
                 notification.topic,
                 notification.originator_id,  # type: ignore[arg-type]
                 notification.originator_version,
-                state,
+                notification.state,
+                cipher,
+                compressor,
             )
             decoded.append((notification.id, event))
         self.decode_seconds += perf_counter() - started

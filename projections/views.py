@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from abc import ABC, abstractmethod
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,12 +88,14 @@ class ViewDatabase(TrackingRecorder, ABC):
         self._tracking_seen = False
 
     @staticmethod
-    def open(url: StoreURL | str) -> ViewDatabase:
+    def open(url: StoreURL | str, *, create: bool = True) -> ViewDatabase:
+        """The read models at `url`. With `create=False` opening writes nothing, not even the
+        positions' table: for a reader that must leave the database as it found it."""
         parsed = url if isinstance(url, StoreURL) else StoreURL.parse(url)
         with database_errors(parsed.redacted()):
             if parsed.is_sqlite:
-                return SQLiteViews(parsed)
-            return PostgresViews(parsed)
+                return SQLiteViews(parsed, create=create)
+            return PostgresViews(parsed, create=create)
 
     # ------------------------------------------------------------------ schema
 
@@ -214,6 +217,21 @@ class ViewDatabase(TrackingRecorder, ABC):
     @abstractmethod
     def query(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
 
+    def fetch(self, table: Table, physical: str, keys: Sequence[str]) -> dict[str, Row]:
+        """Rows of a single-column-key table, by key, outside any transaction."""
+        (key,) = table.key
+        found: dict[str, Row] = {}
+        for start in range(0, len(keys), SQLITE_CHUNK):
+            chunk = keys[start : start + SQLITE_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for values in self.query(
+                f"SELECT {', '.join(table.columns)} FROM {physical} WHERE {key} IN ({marks})",
+                chunk,
+            ):
+                row = dict(zip(table.columns, values, strict=True))
+                found[row[key]] = row
+        return found
+
     def is_empty(self, physical: str) -> bool:
         return not self.query(f"SELECT 1 FROM {physical} LIMIT 1", ())
 
@@ -240,6 +258,43 @@ class ViewDatabase(TrackingRecorder, ABC):
 
     def max_tracking_id(self, application_name: str) -> int | None:
         return self.positions().get(application_name)
+
+
+class HeldTransaction(ViewTransaction):
+    """A transaction whose writes are held in memory and never written: it reads the rows as
+    stored, overlaid by the rows it has written so far. `rows` holds what it would write."""
+
+    def __init__(self, views: ViewDatabase) -> None:
+        self.views = views
+        self.rows: dict[str, dict[str, Row]] = defaultdict(dict)
+        self.counts: dict[str, dict[tuple[str, ...], int]] = defaultdict(lambda: defaultdict(int))
+        self.positions: dict[str, int] = {}
+
+    def position(self, name: str) -> int | None:
+        return self.positions.get(name, self.views.positions().get(name))
+
+    def advance(self, name: str, old: int | None, new: int) -> None:
+        self.positions[name] = new
+
+    def fetch(self, table: Table, physical: str, keys: Sequence[str]) -> dict[str, Row]:
+        held = self.rows[physical]
+        found = {key: dict(held[key]) for key in keys if key in held}
+        missing = [key for key in keys if key not in held]
+        if missing and self.views.has_table(physical):
+            found.update(self.views.fetch(table, physical, missing))
+        return found
+
+    def upsert(self, table: Table, physical: str, rows: Sequence[Row]) -> None:
+        (key,) = table.key
+        for row in rows:
+            self.rows[physical][row[key]] = dict(row)
+
+    def insert(self, table: Table, physical: str, rows: Sequence[Row]) -> None:
+        self.upsert(table, physical, rows)
+
+    def add(self, table: Table, physical: str, deltas: Mapping[tuple[str, ...], int]) -> None:
+        for key, delta in deltas.items():
+            self.counts[physical][key] += delta
 
 
 # --------------------------------------------------------------------- SQLite
@@ -318,7 +373,7 @@ class SQLiteTransaction(ViewTransaction):
 
 
 class SQLiteViews(ViewDatabase):
-    def __init__(self, url: StoreURL) -> None:
+    def __init__(self, url: StoreURL, *, create: bool = True) -> None:
         super().__init__(url)
         path = Path(url.path)
         if not path.parent.exists():
@@ -329,7 +384,8 @@ class SQLiteViews(ViewDatabase):
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=NORMAL")
         self.connection.execute("PRAGMA busy_timeout=30000")
-        self.create_tracking()
+        if create:
+            self.create_tracking()
 
     @contextmanager
     def transaction(self) -> Iterator[SQLiteTransaction]:
@@ -482,7 +538,7 @@ class PostgresViews(ViewDatabase):
     placeholder = "%s"
     unlogged_rebuilds = True
 
-    def __init__(self, url: StoreURL) -> None:
+    def __init__(self, url: StoreURL, *, create: bool = True) -> None:
         super().__init__(url)
         self.connection: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(
             host=url.host,
@@ -497,7 +553,8 @@ class PostgresViews(ViewDatabase):
         # A lost last batch after a server crash is re-applied from the log: the position is
         # lost with it, so the models stay consistent; commits need not wait for the disk.
         self.connection.execute("SET synchronous_commit = off")
-        self.create_tracking()
+        if create:
+            self.create_tracking()
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:

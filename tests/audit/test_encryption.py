@@ -8,8 +8,11 @@ from pathlib import Path
 import psycopg
 import pytest
 from eventsourcing.cipher import AESCipher
+from typer.testing import Result
 
 from domain.application import CivilRegister
+from domain.bulk import importer_for
+from domain.errors import EventsUnreadable
 from domain.store import StoreURL
 from projections.audit import MerkleLogProjection
 from tests.audit.conftest import Invoke, birth
@@ -108,3 +111,113 @@ def test_the_command_line_keeps_the_store_file_free_of_personal_data(
     stored = _stored_bytes(sqlite_url)
     for secret in (NAME, "1987-12-21", "1987-12-22", "hoang thi mai"):
         assert secret.encode() not in stored
+
+
+def _one_line_naming_the_key(result: Result) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "CIVLEDGER_CIPHER_KEY" in result.stderr
+    assert "unexpected error" not in result.stderr
+
+
+def test_proving_by_id_number_without_the_key_says_to_prove_by_uuid(
+    cli: Invoke,
+    store_url: str,
+    clock: FixedClock,
+    cipher_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    register = CivilRegister(store_url, clock=clock)
+    act, basis = birth(NAME, BORN, "KS-SECRET", sex="female")
+    person = register.register_birth(act, basis).person
+    register.close()
+    assert person.id_number is not None
+    assert cli("audit", "checkpoint", "--store", store_url).exit_code == 0
+    monkeypatch.delenv("CIVLEDGER_CIPHER_KEY")
+    by_number = cli("audit", "prove", person.id_number, "--store", store_url)
+    _one_line_naming_the_key(by_number)
+    assert "UUID" in by_number.stderr
+    by_uuid = cli("audit", "prove", str(person.id), "--store", store_url)
+    assert by_uuid.exit_code == 0, by_uuid.output
+    assert json.loads(by_uuid.stdout)["person_id"] == str(person.id)
+
+
+def test_readers_without_the_key_name_it_in_one_line(
+    cli: Invoke,
+    store_url: str,
+    tmp_path: Path,
+    clock: FixedClock,
+    cipher_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    register = CivilRegister(store_url, clock=clock)
+    act, basis = birth(NAME, BORN, "KS-SECRET", sex="female")
+    person = register.register_birth(act, basis).person
+    register.close()
+    assert person.id_number is not None
+    monkeypatch.delenv("CIVLEDGER_CIPHER_KEY")
+    views = f"sqlite:///{tmp_path / 'views.sqlite'}"
+    for args in (
+        ("show", person.id_number),
+        ("show", str(person.id)),
+        ("history", str(person.id)),
+        ("audit", "log"),
+        ("projections", "catch-up", "--views", views),
+    ):
+        result = cli(*args, "--store", store_url)
+        _one_line_naming_the_key(result)
+        assert "without CIVLEDGER_CIPHER_KEY" in result.stderr
+    wrong = {"CIVLEDGER_CIPHER_KEY": AESCipher.create_key(32)}
+    result = cli("show", str(person.id), "--store", store_url, env=wrong)
+    _one_line_naming_the_key(result)
+    assert "another key" in result.stderr
+
+
+def _positions(url: str) -> int:
+    register = CivilRegister(url)
+    try:
+        return register.recorder.max_notification_id() or 0
+    finally:
+        register.close()
+
+
+def test_a_writer_without_the_key_writes_nothing_into_an_encrypted_log(
+    cli: Invoke, store_url: str, clock: FixedClock, cipher_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register = CivilRegister(store_url, clock=clock)
+    register.register_birth(*birth(NAME, BORN, "KS-SECRET", sex="female"))
+    register.close()
+    # The read models are current, so the duplicate check decodes no event on its way.
+    assert cli("projections", "catch-up", "--store", store_url).exit_code == 0
+    before = _positions(store_url)
+    monkeypatch.delenv("CIVLEDGER_CIPHER_KEY")
+
+    result = cli(
+        "register-birth", "--name", "Lê Văn Tám", "--sex", "male", "--born", "1990-01-01",
+        "--province", "001", "--clerk", "Lê Thị Lan", "--office", "HN", "--reference", "KS-9",
+        "--store", store_url,
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "without CIVLEDGER_CIPHER_KEY" in result.stderr
+    assert _positions(store_url) == before
+
+
+def test_a_writer_with_a_key_writes_nothing_into_a_clear_log(
+    cli: Invoke, store_url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register = CivilRegister(store_url, clock=clock)
+    register.register_birth(*birth(NAME, BORN, "KS-CLEAR", sex="female"))
+    register.close()
+    before = _positions(store_url)
+    monkeypatch.setenv("CIVLEDGER_CIPHER_KEY", AESCipher.create_key(32))
+
+    register = CivilRegister(store_url, clock=clock)
+    with pytest.raises(EventsUnreadable, match="with this CIVLEDGER_CIPHER_KEY"):
+        register.register_birth(*birth("Lê Văn Tám", "1990-01-01", "KS-9", sex="male"))
+    with pytest.raises(EventsUnreadable):
+        importer_for(register)
+    register.close()
+    assert _positions(store_url) == before

@@ -341,3 +341,86 @@ def test_init_is_idempotent_and_help_works(run) -> None:  # type: ignore[no-unty
     assert run("init", "--json").exit_code == 0
     assert run("-h").exit_code == 0
     assert "register-birth" in run("--help").stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "001090000001"],
+        ["history", "123e4567-e89b-12d3-a456-426614174000"],
+        ["report"],
+        ["verify", "001090000001", "--name", "An", "--born", "1990-01-01"],
+        ["find", "--name", "An"],
+        ["projections", "status"],
+        ["projections", "digest"],
+        ["projections", "catch-up"],
+        ["audit", "verify"],
+    ],
+)
+def test_a_reader_refuses_a_missing_sqlite_store_and_creates_nothing(
+    run,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    args: list[str],
+) -> None:
+    typo = tmp_path / "typo.sqlite"
+    result = run(*args, "--store", f"sqlite:///{typo}")
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"civledger: error: no SQLite store at {typo}\n"
+    assert not typo.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reading_from_a_missing_events_source_creates_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    number = register_an(run)
+    typo = tmp_path / "replica.sqlite"
+    for args in (["show", number], ["history", number], ["report"], ["projections", "status"]):
+        result = run(*args, "--events-from", f"sqlite:///{typo}")
+        assert result.exit_code == 1, result.output
+        assert "no SQLite store" in result.stderr
+        assert not typo.exists()
+
+
+def test_writers_create_a_missing_sqlite_store(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fresh = tmp_path / "fresh.sqlite"
+    assert run("init", "--store", f"sqlite:///{fresh}").exit_code == 0
+    assert events_in(fresh) == 0
+    register_an(run)
+    assert events_in(tmp_path / "civledger.sqlite") > 0
+
+
+def test_merged_into_is_the_survivors_uuid_when_it_holds_no_number(run) -> None:  # type: ignore[no-untyped-def]
+    born = ["--sex", "female", "--born", "2010-10-10", "--province", "001"]
+    survivor = run(
+        "register-birth",
+        "--name",
+        "Phạm Thu Hà",
+        *born,
+        "--nationality",
+        "undetermined",
+        "--registered-on",
+        "2010-10-20",
+        "--reference",
+        "KS-1",
+        "--json",
+    )
+    assert survivor.exit_code == 0, survivor.output
+    survivor_doc = json.loads(survivor.stdout)
+    assert survivor_doc["id_number"] is None
+    duplicate = run(
+        "register-birth",
+        "--name",
+        "Phạm Thu Hà",
+        *born,
+        "--registered-on",
+        "2011-01-05",
+        "--reference",
+        "KS-2",
+        "--allow-possible-duplicate",
+    ).stdout.strip()
+    merged = run(
+        "merge-duplicate", duplicate, "--into", survivor_doc["person_id"], "--reference", "GB-1"
+    )
+    assert merged.exit_code == 0, merged.output
+    shown = json.loads(run("show", duplicate, "--json").stdout)
+    assert shown["status"] == "merged"
+    assert shown["merged_into"] == survivor_doc["person_id"]

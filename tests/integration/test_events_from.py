@@ -105,10 +105,16 @@ def test_show_and_history_from_a_copy_need_no_primary(
             app, [command, number, "--json", "--store", down, "--events-from", f"sqlite:///{copy}"]
         )
         assert done.exit_code == 0, done.output
+    missing = tmp_path / "missing.sqlite"
+    refused = runner.invoke(app, ["show", number, "--events-from", f"sqlite:///{missing}"])
+    assert refused.exit_code == 1
+    assert "no SQLite store" in refused.stderr
+    assert not missing.exists()
     empty = tmp_path / "empty.sqlite"
+    empty.touch()
     refused = runner.invoke(app, ["show", number, "--events-from", f"sqlite:///{empty}"])
     assert refused.exit_code == 1
     assert "holds no civledger log" in refused.stderr
-    assert not empty.exists() or sqlite3.connect(empty).execute(
+    assert sqlite3.connect(empty).execute(
         "SELECT COUNT(*) FROM sqlite_master WHERE name = 'stored_events'"
     ).fetchone() == (0,)

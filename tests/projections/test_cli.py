@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from domain.store import StoreURL
 
 CLERK = {"CIVLEDGER_CLERK": "Lê Thị Lan", "CIVLEDGER_OFFICE": "HN-BADINH"}
 
@@ -95,7 +98,38 @@ def test_verify_ignores_case_and_diacritics(run) -> None:  # type: ignore[no-unt
     assert result.stdout.strip() == f"{number}: no match; status active"
 
 
+def test_verify_accepts_a_person_uuid(run) -> None:  # type: ignore[no-untyped-def]
+    number = birth(run, "KS-1").stdout.strip()
+    person_id = json.loads(run("show", number, "--json").stdout)["person_id"]
+    result = run("verify", person_id, "--name", "nguyen van an", "--born", "1990-03-04", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"match": True, "status": "active"}
+    result = run("verify", person_id, "--name", "Nguyễn Văn An", "--born", "1990-03-05")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"{person_id}: no match; status active"
+    died = run("record-death", person_id, "--died-on", "2020-01-01", "--reference", "KT-1")
+    assert died.exit_code == 0, died.output
+    dead = run("verify", person_id, "--name", "Nguyễn Văn An", "--born", "1990-03-04", "--json")
+    assert json.loads(dead.stdout) == {"match": True, "status": "deceased"}
+
+
+def test_verify_of_an_unknown_person_uuid_is_no_error(run) -> None:  # type: ignore[no-untyped-def]
+    birth(run, "KS-1")
+    result = run(
+        "verify",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "--name",
+        "Nguyễn Văn An",
+        "--born",
+        "1990-03-04",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"match": False, "status": "unknown"}
+
+
 def test_verify_of_an_unknown_number_is_no_error(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("init").exit_code == 0
     result = run("verify", "001090123456", "--name", "Ai Đó", "--born", "1990-01-01", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"match": False, "status": "unknown"}
@@ -187,6 +221,70 @@ def test_a_possible_duplicate_birth_is_refused_unless_confirmed(run) -> None:  #
     assert json.loads(run("report", "--json").stdout)["people"] == 2
 
 
+def database_contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table of the database, with all its rows in a fixed order."""
+    store = StoreURL.parse(url)
+    if store.is_sqlite:
+        with sqlite3.connect(f"file:{store.path}?mode=ro", uri=True) as conn:
+            names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master ORDER BY name")]
+            tables = [
+                n
+                for (n,) in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                )
+            ]
+            contents = {t: sorted(conn.execute(f"SELECT * FROM {t}"), key=repr) for t in tables}
+        contents["(schema)"] = [(n,) for n in names]
+        return contents
+    with psycopg.connect(url) as pg:
+        tables = [
+            n
+            for (n,) in pg.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+            )
+        ]
+        contents = {
+            t: sorted(pg.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables
+        }
+    contents["(schema)"] = [(t,) for t in tables]
+    return contents
+
+
+def test_a_refused_duplicate_birth_leaves_the_database_unchanged(  # type: ignore[no-untyped-def]
+    run, store_url: str, tmp_path: Path
+) -> None:
+    birth(run, "KS-1")
+    # The people model is caught up to the log as it was before this birth, so the look-alike
+    # below is found among the events the model has not applied yet.
+    second = birth(run, "KS-2", "Đỗ Văn Bình", "2001-02-03").stdout.strip()
+    before = database_contents(store_url)
+    refused = birth(run, "KS-3", "do van binh", "2001-02-03")
+    assert refused.exit_code == 3
+    assert f"possible duplicate of {second}" in refused.stderr
+    assert database_contents(store_url) == before
+    elsewhere = tmp_path / "new-views.sqlite"
+    refused = birth(run, "KS-3", "do van binh", "2001-02-03", "--views", f"sqlite:///{elsewhere}")
+    assert refused.exit_code == 3
+    assert f"possible duplicate of {second}" in refused.stderr
+    assert not elsewhere.exists()
+    assert database_contents(store_url) == before
+
+
+def test_a_recorded_birth_brings_the_people_model_up_to_where_the_check_read(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    birth(run, "KS-1")
+    head = json.loads(run("projections", "status", "--json").stdout)["people"]["head"]
+    birth(run, "KS-2", "Đỗ Văn Bình", "2001-02-03")
+    status = json.loads(run("projections", "status", "--json").stdout)
+    assert status["people"]["position"] == head
+    assert status["id_numbers"]["position"] == 0
+    apart = f"sqlite:///{tmp_path / 'new-views.sqlite'}"
+    assert birth(run, "KS-3", "Trần Minh Châu", "2001-01-01", "--views", apart).exit_code == 0
+    kept = json.loads(run("projections", "status", "--json", "--views", apart).stdout)
+    assert kept["people"]["position"] == status["people"]["head"]
+
+
 def test_another_birth_date_or_province_is_no_duplicate(run) -> None:  # type: ignore[no-untyped-def]
     birth(run, "KS-1")
     assert birth(run, "KS-2", "Nguyễn Văn An", "1990-03-05").exit_code == 0
@@ -209,6 +307,7 @@ def test_read_models_in_a_separate_database(run, tmp_path: Path) -> None:  # typ
 def test_events_from_reads_another_log(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     birth(run, "KS-1")
     other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    assert run("init", "--store", other).exit_code == 0
     result = run(
         "report", "--json", "--events-from", other, "--views", f"sqlite:///{tmp_path / 'v.sqlite'}"
     )
