@@ -58,19 +58,52 @@ def sample_positions(url: str, done: threading.Event, samples: list[tuple[float,
         samples.append((time.perf_counter() - started, position_of(url)))
 
 
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants now (Linux /proc), 0 if gone."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+        pending.extend(int(child) for child in children)
+    return total
+
+
+def sample_tree_rss(pid: int, done: threading.Event, peak: list[int]) -> None:
+    while not done.wait(0.5):
+        peak[0] = max(peak[0], tree_rss(pid))
+
+
+#: The peak of the last `run_child`'s process tree's summed resident memory (sampled).
+LAST_TREE_RSS = [0]
+
+
 def run_child(
     args: list[str], url: str = ""
 ) -> tuple[str, float, int, list[tuple[float, int]], float]:
     """Run a process: its stdout, wall seconds, peak resident memory (bytes) and, given a
-    store URL, the log's position every 5 seconds."""
+    store URL, the log's position every 5 seconds. The peak of the resident memory of the
+    process and its children together (a parse worker), sampled twice a second, is left in
+    `LAST_TREE_RSS`."""
     started = time.perf_counter()
     samples: list[tuple[float, int]] = []
     done = threading.Event()
     sampler = threading.Thread(target=sample_positions, args=(url, done, samples), daemon=True)
+    LAST_TREE_RSS[0] = 0
     with tempfile.TemporaryFile() as out:
         child = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE)
         if url:
             sampler.start()
+        memory = threading.Thread(
+            target=sample_tree_rss, args=(child.pid, done, LAST_TREE_RSS), daemon=True
+        )
+        memory.start()
         _, status, usage = os.wait4(child.pid, 0)
         done.set()
         seconds = time.perf_counter() - started
@@ -111,6 +144,7 @@ def one_size(people: int, backend: str, seed: int, workdir: Path) -> dict[str, A
             [CIVLEDGER, "import", str(source), "--store", url, "--json"], url
         )
         summary = json.loads(text)
+        tree_peak = LAST_TREE_RSS[0]
         if backend == "postgres":
             size = database_size(url)
         else:
@@ -142,6 +176,7 @@ def one_size(people: int, backend: str, seed: int, workdir: Path) -> dict[str, A
         "import_cpu_seconds": cpu,
         "events_per_cpu_second": summary["events"] / cpu if cpu else None,
         "import_peak_rss_mb": rss / 2**20,
+        "import_peak_rss_with_workers_mb": tree_peak / 2**20,
         "events_per_second_by_decile": rate_by_decile(samples, summary["events"]),
         "store_bytes": size,
         "store_bytes_per_person": size / people,
