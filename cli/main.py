@@ -21,6 +21,9 @@ from cli import admin, audit, bulk, clerk, projections
 from cli.runtime import debug_enabled
 from domain.errors import CivledgerError
 
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+
 
 def _fail(message: str, code: int) -> None:
     sys.stderr.write(f"civledger: error: {' '.join(message.split())}\n")
@@ -35,7 +38,7 @@ class OneLineErrors(TyperGroup):
     ) -> Any:
         extra.pop("standalone_mode", None)
         try:
-            return super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+            result = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except CivledgerError as error:
             if debug_enabled():
                 traceback.print_exc()
@@ -49,14 +52,20 @@ class OneLineErrors(TyperGroup):
             sys.exit(done.exit_code)
         except typer.Abort:
             sys.stderr.write("civledger: interrupted\n")
-            sys.exit(130)
+            sys.exit(INTERRUPTED)
         except KeyboardInterrupt:
             sys.stderr.write("civledger: interrupted\n")
-            sys.exit(130)
+            sys.exit(INTERRUPTED)
         except Exception as error:
             if debug_enabled():
                 traceback.print_exc()
             _fail(f"unexpected error: {type(error).__name__}: {error}", 1)
+        # Not standalone, typer hands back an exit code instead of exiting: `typer.Exit(code)`
+        # raised by a command, or 130 for Ctrl-C (KeyboardInterrupt). Commands return None.
+        if isinstance(result, int) and not isinstance(result, bool):
+            if result == INTERRUPTED:
+                sys.stderr.write("civledger: interrupted\n")
+            sys.exit(result)
         return None
 
 

@@ -952,13 +952,14 @@ class _ParseWorkers:
     def __exit__(self, *exc: object) -> None:
         self.close()
         for process in self.processes:
+            if process.stdout:  # a worker still sending rows nobody will take (the import
+                process.stdout.close()  # stopped early) gets a broken pipe and exits at once
+        for process in self.processes:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            if process.stdout:
-                process.stdout.close()
         for errors in self.errors:
             errors.close()
 

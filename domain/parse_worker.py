@@ -9,6 +9,7 @@ importing process (not even one killed with SIGKILL). It writes nothing anywhere
 
 from __future__ import annotations
 
+import os
 import pickle
 import signal
 import struct
@@ -44,7 +45,11 @@ def main() -> None:
 
     with fewer_collections():
         while (lines := receive(sys.stdin.buffer)) is not None:
-            send(sys.stdout.buffer, parse_chunk(lines))
+            try:
+                send(sys.stdout.buffer, parse_chunk(lines))
+            except BrokenPipeError:  # the import stopped and will not take these rows
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_import(source: Path, store_url: str) -> subprocess.Popen[bytes]:
+    """The import as a terminal starts it: Ctrl-C (SIGINT) not ignored, whatever runs the
+    tests (a shell's background job starts with it ignored)."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -40,6 +42,7 @@ def start_import(source: Path, store_url: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
 
 
@@ -65,15 +68,20 @@ def alive(pid: int) -> bool:
     return state != "Z"  # a zombie has exited; only its parent's wait is missing
 
 
-def kill_after(process: subprocess.Popen[bytes], register: CivilRegister, past: int) -> int:
-    """SIGKILL the import once the log has grown past `past`; the position reached. Its
-    parse worker, which nobody kills, must exit on its own."""
+def kill_after(
+    process: subprocess.Popen[bytes],
+    register: CivilRegister,
+    past: int,
+    signal_number: int = signal.SIGKILL,
+) -> int:
+    """Signal (SIGKILL) the import once the log has grown past `past`; the position reached.
+    Its parse worker, which nobody signals, must exit on its own."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         position = register.recorder.max_notification_id() or 0
         if position > past:
             workers = children_of(process.pid)
-            process.send_signal(signal.SIGKILL)
+            process.send_signal(signal_number)
             process.wait()
             assert workers, "the import had started no parse worker"
             gone_by = time.monotonic() + 20
@@ -116,3 +124,29 @@ def test_an_import_killed_twice_and_resumed_records_every_row_exactly_once(
         if n.topic.endswith("ActRecorded")
     ]
     assert len(set(acts)) == len(rows)
+
+
+def test_ctrl_c_stops_the_import_with_exit_130_and_a_rerun_completes_it(
+    store_url: str, tmp_path: Path
+) -> None:
+    rows = list(PopulationGenerator(1500, seed=22).rows())
+    source = tmp_path / "people.jsonl"
+    source.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    register = CivilRegister(store_url)
+    interrupted = start_import(source, store_url)
+
+    kill_after(interrupted, register, 0, signal.SIGINT)
+    _, err = interrupted.communicate(timeout=60)
+    assert interrupted.returncode == 130
+    assert err.decode() == "civledger: interrupted\n"
+    landed = ledger_topics(store_url)["ActRecorded"]
+    assert 0 < landed < len(rows)  # stopped mid-import, between whole batches
+
+    final = start_import(source, store_url)
+    out, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()
+    summary = json.loads(out)
+    assert summary["already_recorded"] == landed
+    assert ledger_topics(store_url)["ActRecorded"] == len(rows)
