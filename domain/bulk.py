@@ -87,6 +87,11 @@ MAX_ATTEMPTS = 12
 #: Random draws before a (province, century-sex, year) bucket is declared full.
 MAX_DRAWS = 64
 DEFAULT_BATCH = 2000
+#: What a parse worker is not given of the environment: it validates rows and never reads
+#: the store, so it has no use for the cipher key or the store's credentials.
+WORKER_WITHOUT = frozenset(
+    {"CIVLEDGER_CIPHER_KEY", "CIPHER_KEY", "CIVLEDGER_STORE", "PGPASSWORD", "PGPASSFILE"}
+)
 #: Bytes a pipe to a parse worker holds (Linux; the most an unprivileged process may ask).
 PIPE_SIZE = 1 << 20
 
@@ -887,7 +892,8 @@ class _ParseWorkers:
         command = [sys.executable, "-P", "-m", "domain.parse_worker"]
         root = str(Path(__file__).resolve().parent.parent)
         path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": root + os.pathsep + path if path else root}
+        env = {k: v for k, v in os.environ.items() if k not in WORKER_WITHOUT}
+        env["PYTHONPATH"] = root + os.pathsep + path if path else root
         # What each worker says on stderr, for the error should it stop (closed in __exit__).
         self.errors = [tempfile.TemporaryFile() for _ in range(count)]  # noqa: SIM115
         self.processes = [

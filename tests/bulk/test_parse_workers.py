@@ -161,3 +161,19 @@ def test_a_worker_failure_names_its_cause_in_one_line() -> None:
     assert "\n" not in message
     assert "a parse worker stopped (exit code 1: " in message
     assert "Error" in message  # the last line of the worker's traceback
+
+
+def test_a_worker_gets_neither_the_cipher_key_nor_the_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CIVLEDGER_CIPHER_KEY", "a-secret-key")
+    monkeypatch.setenv("CIVLEDGER_STORE", "postgresql://clerk:secret@db/register")
+    monkeypatch.setenv("CIVLEDGER_BATCH_NOTE", "kept")
+    with bulk._ParseWorkers(1) as pool:
+        environ = Path(f"/proc/{pool.processes[0].pid}/environ").read_bytes().split(b"\0")
+    names = {entry.split(b"=", 1)[0] for entry in environ if entry}
+    assert b"CIVLEDGER_CIPHER_KEY" not in names
+    assert b"CIVLEDGER_STORE" not in names
+    assert b"CIVLEDGER_BATCH_NOTE" in names  # the rest of the environment is passed on
+    root = str(Path(bulk.__file__).resolve().parent.parent).encode()
+    assert any(entry.startswith(b"PYTHONPATH=" + root) for entry in environ)
