@@ -14,6 +14,7 @@ is written in the same transaction as the act's events, so a row whose act is in
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import fcntl
 import itertools
@@ -288,8 +289,12 @@ def act_content(act: Command, resolve: Callable[[str], object]) -> dict[str, Any
 
 
 def numbered_lines(lines: Iterable[bytes], first: int = 1) -> Iterator[tuple[int, bytes]]:
-    """Number the lines of a file, skipping blank ones (they are not rows)."""
-    for number, data in enumerate(lines, first):
+    """Number the lines of a file, skipping blank ones (they are not rows). A byte-order mark
+    at the start of the file (some editors write one) is not part of the first row."""
+    for number, line in enumerate(lines, first):
+        data = line
+        if number == first and data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
         if data.strip():
             yield number, data
 

@@ -453,3 +453,21 @@ def test_a_reachable_store_starts_the_rejects_file_afresh(store_url: str, tmp_pa
     lines = [r["line"] for r in read_rejects(rejects)]
     assert json.loads(result.stdout)["rejected"] == len(lines) > 0
     assert all("from the last run" not in r["reason"] for r in read_rejects(rejects))
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_not_part_of_any_row(
+    store_url: str, tmp_path: Path
+) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    text = source.read_text(encoding="utf-8")
+    windows = tmp_path / "windows.jsonl"
+    windows.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+
+    plain = json.loads(run("import", str(source), "--store", store_url, "--json").stdout)
+    again = run("import", str(windows), "--store", store_url, "--json")
+
+    summary = json.loads(again.stdout)
+    assert summary["rows"] == plain["rows"]
+    assert summary["recorded"] == 0  # the same acts, line for line: nothing new
+    assert summary["already_recorded"] == plain["recorded"] + plain["already_recorded"]
+    assert summary["rejected"] == plain["rejected"]
