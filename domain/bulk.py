@@ -271,8 +271,11 @@ def parse_row(line: int, text: str) -> Row:
 
 
 def _refs(act: Command) -> list[str]:
-    """The person references an act holds (canonical text, as its command model left them)."""
-    return [ref for key in PERSON_FIELDS if isinstance(ref := getattr(act, key, None), str)]
+    """The person references an act holds (canonical text, as its command model left them).
+    Read from the model's fields (`__dict__`): asking a model for a field it lacks goes
+    through pydantic's slow `__getattr__`, a tenth of the deciding process's time."""
+    fields = act.__dict__
+    return [ref for key in PERSON_FIELDS if isinstance(ref := fields.get(key), str)]
 
 
 def act_content(act: Command, resolve: Callable[[str], object]) -> dict[str, Any]:
