@@ -10,15 +10,26 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated, BinaryIO, TextIO
 
 import typer
 
-from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, note, open_register
+from cli.runtime import (
+    DebugOpt,
+    JsonOpt,
+    StoreOpt,
+    emit_json,
+    note,
+    open_register,
+    stopped_by,
+    stops_between_batches,
+)
 from domain.errors import InvalidInput
 
 #: Exit code when the import finished but rows were rejected (as a rule refusing an act).
@@ -26,14 +37,19 @@ EXIT_REJECTED = 3
 
 
 class _Progress:
-    """A one-line progress bar on stderr (terminals only): rows, rows/s and ETA by bytes."""
+    """A one-line progress bar on stderr (terminals only): rows, rows/s and ETA.
+
+    The share done is estimated from the bytes of the rows reported so far: the bytes read,
+    scaled by the rows reported over the lines read (reading runs a few batches ahead of
+    reporting). A pipe or a device has no size: then only rows and rows/s are shown."""
 
     def __init__(self, total_bytes: int, enabled: bool) -> None:
-        self.total = max(total_bytes, 1)
+        self.total = total_bytes
         self.enabled = enabled
         self.started = time.monotonic()
         self.shown = 0.0
         self.bytes = 0
+        self.lines = 0
 
     def update(self, rows: int, final: bool = False) -> None:
         if not self.enabled:
@@ -43,23 +59,43 @@ class _Progress:
             return
         self.shown = now
         elapsed = max(now - self.started, 1e-6)
-        done = min(self.bytes / self.total, 1.0)
-        eta = elapsed * (1 - done) / done if done > 0 else 0.0
-        width = 28
-        bar = "#" * int(done * width) + "-" * (width - int(done * width))
-        minutes, seconds = divmod(int(eta), 60)
-        sys.stderr.write(
-            f"\rimporting [{bar}] {done:4.0%} {rows:,} rows  {rows / elapsed:,.0f} rows/s  "
-            f"ETA {minutes // 60}:{minutes % 60:02d}:{seconds:02d} "
-        )
-        if final:
-            sys.stderr.write("\n")
+        counts = f"{rows:,} rows  {rows / elapsed:,.0f} rows/s"
+        if self.total > 0:
+            read = self.bytes * min(rows / self.lines, 1.0) if self.lines else 0.0
+            done = 1.0 if final else min(read / self.total, 1.0)
+            eta = elapsed * (1 - done) / done if done > 0 else 0.0
+            width = 28
+            bar = "#" * int(done * width) + "-" * (width - int(done * width))
+            minutes, seconds = divmod(int(eta), 60)
+            line = (
+                f"\rimporting [{bar}] {done:4.0%} {counts}  "
+                f"ETA {minutes // 60}:{minutes % 60:02d}:{seconds:02d} "
+            )
+        else:
+            line = f"\rimporting {counts} "
+        sys.stderr.write(line + ("\n" if final else ""))
         sys.stderr.flush()
+
+
+def _same_file(path: Path, source: os.stat_result) -> bool:
+    """Whether `path` is the file already open as `source` (a hard link included)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return False
+    return (found.st_dev, found.st_ino) == (source.st_dev, source.st_ino)
+
+
+def _partial_file(out: Path) -> tuple[TextIO, Path]:
+    """A new file beside `out`, to be renamed to it once complete."""
+    descriptor, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    return open(descriptor, "w", encoding="utf-8", newline="\n"), Path(name)
 
 
 def _lines(handle: BinaryIO, progress: _Progress) -> Iterator[bytes]:
     for data in handle:
         progress.bytes += len(data)
+        progress.lines += 1
         yield data
 
 
@@ -99,11 +135,21 @@ def register(app: typer.Typer) -> None:
                 stream.flush()
                 stream.detach()
             return
+        # Written beside OUT under another name, then renamed: an interrupted run leaves no
+        # truncated file that an import would take for a whole population.
         try:
-            with out.open("w", encoding="utf-8", newline="\n") as handle:
-                rows = generator.write(handle)
+            handle, partial = _partial_file(out)
         except OSError as error:
             raise InvalidInput(f"cannot write {out}: {error.strerror}") from None
+        try:
+            with handle:
+                rows = generator.write(handle)
+            os.replace(partial, out)
+        except BaseException as error:
+            partial.unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise InvalidInput(f"cannot write {out}: {error.strerror}") from None
+            raise
         if json_out:
             emit_json({"out": str(out), "people": people, "seed": seed, "rows": rows})
         else:
@@ -143,13 +189,18 @@ def register(app: typer.Typer) -> None:
         if parse_workers is not None and parse_workers < 0:
             raise InvalidInput(f"--parse-workers must be 0 or more, got {parse_workers}")
         rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
-        if rejects_path.resolve() == file.resolve():
-            raise InvalidInput("the rejects file must not be the input file")
         try:
             handle = file.open("rb")
         except OSError as error:
             raise InvalidInput(f"cannot read {file}: {error.strerror}") from None
         with handle:
+            source = os.fstat(handle.fileno())
+            if rejects is None and not stat.S_ISREG(source.st_mode):
+                raise InvalidInput(
+                    f"{file} is not a regular file (a pipe or a device): give --rejects"
+                )
+            if rejects_path.resolve() == file.resolve() or _same_file(rejects_path, source):
+                raise InvalidInput("the rejects file must not be the input file")
             existed = rejects_path.exists()
             try:  # appending: a bad path is found before the store is touched, and the
                 # last run's rejects are kept until the store has been reached
@@ -164,7 +215,7 @@ def register(app: typer.Typer) -> None:
                         rejects_path.unlink(missing_ok=True)
                     raise
                 sink.truncate(0)
-                size = os.fstat(handle.fileno()).st_size
+                size = source.st_size if stat.S_ISREG(source.st_mode) else 0
                 progress = _Progress(size, enabled=not json_out and sys.stderr.isatty())
                 started = time.monotonic()
 
@@ -181,7 +232,13 @@ def register(app: typer.Typer) -> None:
                     sink.flush()
                     progress.update(tally.rows)
 
-                tally = importer.run(numbered_lines(_lines(handle, progress)), reject, after_batch)
+                with stops_between_batches() as stop:
+                    tally = importer.run(
+                        numbered_lines(_lines(handle, progress)), reject, after_batch, stop
+                    )
+                if tally.stopped:  # the rows it reported are in; a re-run does the rest
+                    progress.update(tally.rows, final=True)
+                    raise stopped_by()
             progress.update(tally.rows, final=True)
         seconds = time.monotonic() - started
         summary = {

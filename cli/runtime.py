@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +17,47 @@ from domain.errors import InvalidInput
 from domain.store import store_from_env
 
 _debug = False
+
+
+class Terminated(BaseException):
+    """SIGTERM stops a command as Ctrl-C does: where it is, running its clean-ups."""
+
+
+#: Set by the first Ctrl-C or SIGTERM while a command that stops between batches runs
+#: (`import`); the command then ends as the signal would have ended it.
+STOP = threading.Event()
+_between_batches: list[type[BaseException]] = []  # what the stop is, once requested
+_cooperating = [False]
+
+
+@contextmanager
+def stops_between_batches() -> Iterator[threading.Event]:
+    """For a command whose loop checks `STOP` between batches: the first Ctrl-C or SIGTERM
+    sets it instead of raising at once (mid-way through a library call, which may wrap the
+    exception); a second one raises."""
+    STOP.clear()
+    _between_batches.clear()
+    _cooperating[0] = True
+    try:
+        yield STOP
+    finally:
+        _cooperating[0] = False
+
+
+def request_stop(kind: type[BaseException]) -> bool:
+    """A signal handler's question: True if the running command takes the signal as a request
+    to stop between batches (the first one while it cooperates), False to raise `kind`."""
+    if _cooperating[0] and not STOP.is_set():
+        _between_batches.append(kind)
+        STOP.set()
+        return True
+    return False
+
+
+def stopped_by() -> type[BaseException]:
+    """What the request to stop was (`KeyboardInterrupt` or `Terminated`), to raise once the
+    command has stopped."""
+    return _between_batches[0] if _between_batches else KeyboardInterrupt
 
 
 def _set_debug(value: bool) -> bool:

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -131,6 +132,8 @@ class ImportTally:
     rejected: int = 0
     events: int = 0
     recorded_by_kind: dict[str, int] = field(default_factory=dict)
+    #: The import stopped on request before the end of its input.
+    stopped: bool = False
 
     def as_document(self) -> dict[str, Any]:
         return {
@@ -241,7 +244,8 @@ def parse_row(line: int, text: str) -> Row:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidInput(f"not JSON: {error.msg} at column {error.colno}") from None
+        message = error.msg.removesuffix(" at")  # "Invalid control character at"
+        raise InvalidInput(f"not JSON: {message} at column {error.colno}") from None
     if not isinstance(raw, dict):
         raise InvalidInput("a row must be a JSON object")
     kind = raw.pop("kind", None)
@@ -695,8 +699,11 @@ class BulkImporter:
         lines: Iterable[tuple[int, bytes]],
         on_reject: Callable[[Rejected], None],
         on_batch: Callable[[ImportTally], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> ImportTally:
-        """Import numbered lines; each ends recorded, already recorded, or rejected."""
+        """Import numbered lines; each ends recorded, already recorded, or rejected. Once
+        `stop` is set, no further batch is begun: the one in flight lands and is reported,
+        and the tally says `stopped` (the rest of the file is for a re-run)."""
         tally = ImportTally()
         in_flight: _InFlight | None = None
         chunks = _parsed_chunks(_chunks(lines, self.batch_size), self.parse_workers)
@@ -706,6 +713,9 @@ class BulkImporter:
         ):
             try:
                 for parsed in chunks:
+                    if stop is not None and stop.is_set():
+                        tally.stopped = True
+                        break
                     decided = self._decide(parsed.rows) if parsed.rows else None
                     if in_flight is not None and not self._finish(
                         in_flight, tally, on_reject, on_batch

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from itertools import pairwise
 from pathlib import Path
 
@@ -80,3 +84,31 @@ def test_bulk_serials_are_six_random_digits_never_counted_up() -> None:
     assert all(0 <= s < 1_000_000 for s in drawn)
     assert len(set(drawn)) > 4900
     assert sum(b > a for a, b in pairwise(drawn)) < 3000
+
+
+def test_an_interrupted_generate_leaves_no_file_an_import_could_take_for_whole(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "people.jsonl"
+    out.write_text("the last complete file\n", encoding="utf-8")
+    command = [
+        sys.executable, "-m", "cli.main", "generate", "--people", "5000000", "--seed", "1",
+        "--out", str(out),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    deadline = time.monotonic() + 60
+    while not any(p.name.endswith(".partial") for p in tmp_path.iterdir()):
+        assert time.monotonic() < deadline, "generate never started writing"
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into the file
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    assert err.decode() == "civledger: interrupted\n"
+    assert out.read_text(encoding="utf-8") == "the last complete file\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["people.jsonl"]

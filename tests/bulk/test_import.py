@@ -6,6 +6,9 @@ Each test runs on a fresh SQLite file and on a fresh PostgreSQL database (`store
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -471,3 +474,53 @@ def test_a_byte_order_mark_and_crlf_line_ends_are_not_part_of_any_row(
     assert summary["recorded"] == 0  # the same acts, line for line: nothing new
     assert summary["already_recorded"] == plain["recorded"] + plain["already_recorded"]
     assert summary["rejected"] == plain["rejected"]
+
+
+def test_a_rejects_path_that_is_a_hard_link_to_the_input_is_refused(
+    store_url: str, tmp_path: Path
+) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    before = source.read_bytes()
+    link = tmp_path / "link.jsonl"
+    os.link(source, link)
+
+    result = run("import", str(source), "--rejects", str(link), "--store", store_url)
+
+    assert result.exit_code == 2
+    assert result.stderr == "civledger: error: the rejects file must not be the input file\n"
+    assert source.read_bytes() == before
+    assert sum(ledger_topics(store_url).values()) == 0
+
+
+def test_input_that_is_not_a_regular_file_needs_a_rejects_path(
+    store_url: str, tmp_path: Path
+) -> None:
+    source = mixed_file(tmp_path / "acts.jsonl")
+    fifo = tmp_path / "acts.fifo"
+    os.mkfifo(fifo)
+    command = [sys.executable, "-m", "cli.main", "import", str(fifo), "--store", store_url]
+
+    def through_the_fifo(*extra: str) -> subprocess.CompletedProcess[bytes]:
+        writer = subprocess.Popen(["sh", "-c", f"cat '{source}' > '{fifo}' 2>/dev/null"])
+        try:
+            return subprocess.run([*command, *extra], capture_output=True, check=False, timeout=120)
+        finally:
+            writer.wait(timeout=60)
+
+    refused = through_the_fifo()
+    assert refused.returncode == 2
+    assert refused.stderr.count(b"\n") == 1
+    assert b"not a regular file" in refused.stderr
+    assert not (tmp_path / "acts.fifo.rejects.jsonl").exists()
+
+    given = through_the_fifo("--rejects", str(tmp_path / "r.jsonl"), "--json")
+    assert given.returncode == 3, given.stderr
+    assert json.loads(given.stdout)["rows"] == len(source.read_text().splitlines())
+
+
+def test_a_control_character_is_named_once_in_the_reason(store_url: str, tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "acts.jsonl", ['{"kind": "bi\x00rth"}'])
+    rejects = tmp_path / "rejects.jsonl"
+    run("import", str(source), "--rejects", str(rejects), "--store", store_url)
+    (reject,) = read_rejects(rejects)
+    assert reject["reason"] == "not JSON: Invalid control character at column 13"

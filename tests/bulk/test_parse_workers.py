@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +178,24 @@ def test_a_worker_gets_neither_the_cipher_key_nor_the_store(
     assert b"CIVLEDGER_BATCH_NOTE" in names  # the rest of the environment is passed on
     root = str(Path(bulk.__file__).resolve().parent.parent).encode()
     assert any(entry.startswith(b"PYTHONPATH=" + root) for entry in environ)
+
+
+def test_a_stop_request_ends_the_import_between_batches(store_url: str) -> None:
+    register = CivilRegister(store_url)
+    stop = threading.Event()
+    batches: list[int] = []
+
+    def after_batch(tally: Any) -> None:
+        batches.append(tally.rows)
+        stop.set()  # as the first Ctrl-C does
+
+    tally = importer_for(register, 150, 1).run(
+        numbered_lines(LINES), lambda rejected: None, after_batch, stop
+    )
+
+    assert tally.stopped
+    assert tally.rows == 300 == batches[-1]  # the batch in flight when asked landed too
+    assert ledger_topics(store_url)["ActRecorded"] == tally.recorded + tally.already_recorded
+    rest = importer_for(register, 150, 1).run(numbered_lines(LINES), lambda rejected: None)
+    assert not rest.stopped
+    assert rest.already_recorded == tally.recorded

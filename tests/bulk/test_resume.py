@@ -126,8 +126,12 @@ def test_an_import_killed_twice_and_resumed_records_every_row_exactly_once(
     assert len(set(acts)) == len(rows)
 
 
-def test_ctrl_c_stops_the_import_with_exit_130_and_a_rerun_completes_it(
-    store_url: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("signal_number", "code", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_ctrl_c_or_sigterm_stops_the_import_between_batches_and_a_rerun_completes_it(
+    store_url: str, tmp_path: Path, signal_number: int, code: int, said: str
 ) -> None:
     rows = list(PopulationGenerator(1500, seed=22).rows())
     source = tmp_path / "people.jsonl"
@@ -137,10 +141,10 @@ def test_ctrl_c_stops_the_import_with_exit_130_and_a_rerun_completes_it(
     register = CivilRegister(store_url)
     interrupted = start_import(source, store_url)
 
-    kill_after(interrupted, register, 0, signal.SIGINT)
+    kill_after(interrupted, register, 0, signal_number)
     _, err = interrupted.communicate(timeout=60)
-    assert interrupted.returncode == 130
-    assert err.decode() == "civledger: interrupted\n"
+    assert interrupted.returncode == code
+    assert err.decode() == f"civledger: {said}\n"
     landed = ledger_topics(store_url)["ActRecorded"]
     assert 0 < landed < len(rows)  # stopped mid-import, between whole batches
 
