@@ -143,17 +143,20 @@ class CivilRegister(Application[UUID]):
     def _open_source(self, url: StoreURL, env: dict[str, str]) -> _EventSource:
         """A second, read-only recorder on `url`; it never creates a schema there."""
         settings = {**url.environment(), **env, "CREATE_TABLE": "no"}
-        factory: InfrastructureFactory | None = None
         try:
             factory = InfrastructureFactory.construct(self.construct_env(self.name, settings))
+        except (PersistenceError, OSError) as error:
+            raise StoreUnavailable(
+                f"events source {url.redacted()} is unreachable: {_one_line(error)}"
+            ) from error
+        try:
             recorder = factory.application_recorder()
             source = _EventSource(
                 factory, recorder, factory.event_store(mapper=self.mapper, recorder=recorder)
             )
             recorder.max_notification_id()
         except (PersistenceError, OSError) as error:
-            if factory is not None:
-                factory.close()
+            factory.close()
             if "no such table" in str(error) or "does not exist" in str(error):
                 raise StoreUnavailable(
                     f"events source {url.redacted()} holds no civledger log"

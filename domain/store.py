@@ -7,6 +7,7 @@ named here only by topic strings, resolved by the library's infrastructure facto
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,42 @@ from domain.errors import InvalidInput, StoreUnavailable
 DEFAULT_STORE = "sqlite:///civledger.sqlite"
 SQLITE_MODULE = "domain.storage.sqlite:LedgerSQLiteFactory"
 POSTGRES_MODULE = "domain.storage.postgres:LedgerPostgresFactory"
+
+#: The store's numeric settings, in whole seconds: each environment variable and its default.
+CONNECT_TIMEOUT_VAR = "CIVLEDGER_CONNECT_TIMEOUT"
+DEFAULT_CONNECT_TIMEOUT = 5
+SQLITE_LOCK_TIMEOUT_VAR = "CIVLEDGER_SQLITE_LOCK_TIMEOUT"
+DEFAULT_SQLITE_LOCK_TIMEOUT = 30
+
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password replaced by `***`, even when the URL is malformed.
+
+    Everything between the first `:` of the user part and the last `@` is masked, so that a
+    password holding `@`, `/` or `:` is masked whole (at worst, more than the password is).
+    """
+    head, slashes, rest = url.partition("//")
+    if not slashes:
+        head, rest = "", url
+    userinfo, at, tail = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if at and colon and "/" not in user:
+        rest = f"{user}:***@{tail}"
+    return _QUERY_PASSWORD.sub(r"\1***", f"{head}{slashes}{rest}")
+
+
+def whole_seconds(variable: str, default: int) -> int:
+    """The whole number of seconds (at least 1) in the environment `variable`, or `default`."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise InvalidInput(
+            f"{variable} must be a whole number of seconds (1 or more), got {text!r}"
+        )
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -39,33 +76,38 @@ class StoreURL:
     @classmethod
     def parse(cls, url: str) -> StoreURL:
         text = url.strip()
+        shown = redact_url(url)
         if text.startswith("sqlite:///"):
             path = text[len("sqlite:///") :]
             if not path or path == "/":
-                raise InvalidInput(f"store URL {url!r} names no SQLite file")
+                raise InvalidInput(f"store URL {shown!r} names no SQLite file")
             return cls(url=text, scheme="sqlite", path=path)
-        parts = urlsplit(text)
-        if parts.scheme in ("postgresql", "postgres"):
+        try:
+            parts = urlsplit(text)
+            scheme, hostname = parts.scheme, parts.hostname
+        except ValueError:  # an unclosed `[` of an IPv6 address
+            raise InvalidInput(f"store URL {shown!r} is malformed") from None
+        if scheme in ("postgresql", "postgres"):
             dbname = parts.path.lstrip("/")
-            if not parts.hostname or not dbname:
+            if not hostname or not dbname:
                 raise InvalidInput(
-                    f"store URL {url!r} must be postgresql://user[:password]@host[:port]/dbname"
+                    f"store URL {shown!r} must be postgresql://user[:password]@host[:port]/dbname"
                 )
             try:
                 port = str(parts.port or 5432)
             except ValueError:
-                raise InvalidInput(f"store URL {url!r} has a bad port") from None
+                raise InvalidInput(f"store URL {shown!r} has a bad port") from None
             return cls(
                 url=text,
                 scheme="postgresql",
-                host=parts.hostname,
+                host=hostname,
                 port=port,
                 user=unquote(parts.username or "postgres"),
                 password=unquote(parts.password or ""),
                 dbname=unquote(dbname),
             )
         raise InvalidInput(
-            f"store URL {url!r} is neither sqlite:///FILE nor postgresql://user@host[:port]/db"
+            f"store URL {shown!r} is neither sqlite:///FILE nor postgresql://user@host[:port]/db"
         )
 
     @property
@@ -81,17 +123,23 @@ class StoreURL:
 
     def redacted(self) -> str:
         """The URL without its password, for messages and logs."""
-        if self.password:
-            return self.url.replace(f":{self.password}@", ":***@")
-        return self.url
+        return redact_url(self.url)
+
+    @property
+    def connect_timeout(self) -> int:
+        """Seconds to wait for a PostgreSQL connection (`CIVLEDGER_CONNECT_TIMEOUT`)."""
+        return whole_seconds(CONNECT_TIMEOUT_VAR, DEFAULT_CONNECT_TIMEOUT)
 
     def environment(self) -> dict[str, str]:
-        """The library's environment for this store."""
+        """The library's environment for this store. Both backends' settings are checked,
+        whichever backend this is, so a bad value never waits for the day the store moves."""
+        connect_timeout = self.connect_timeout
+        lock_timeout = whole_seconds(SQLITE_LOCK_TIMEOUT_VAR, DEFAULT_SQLITE_LOCK_TIMEOUT)
         if self.is_sqlite:
             return {
                 "PERSISTENCE_MODULE": SQLITE_MODULE,
                 "SQLITE_DBNAME": str(Path(self.path)),
-                "SQLITE_LOCK_TIMEOUT": os.environ.get("CIVLEDGER_SQLITE_LOCK_TIMEOUT", "30"),
+                "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
             }
         return {
             "PERSISTENCE_MODULE": POSTGRES_MODULE,
@@ -100,7 +148,7 @@ class StoreURL:
             "POSTGRES_PORT": self.port,
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
-            "POSTGRES_CONNECT_TIMEOUT": os.environ.get("CIVLEDGER_CONNECT_TIMEOUT", "5"),
+            "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": "4",
         }

@@ -381,7 +381,13 @@ class SQLiteViews(ViewDatabase):
         self.connection = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=30
         )
-        self.connection.execute("PRAGMA journal_mode=WAL")
+        try:
+            self.connection.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as error:
+            self.connection.close()
+            if error.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
+                raise StoreUnavailable(f"{path} is not a SQLite database") from error
+            raise
         self.connection.execute("PRAGMA synchronous=NORMAL")
         self.connection.execute("PRAGMA busy_timeout=30000")
         if create:
@@ -546,7 +552,7 @@ class PostgresViews(ViewDatabase):
             user=url.user,
             password=url.password or None,
             dbname=url.dbname,
-            connect_timeout=5,
+            connect_timeout=url.connect_timeout,
             autocommit=True,
         )
         self.connection.execute("SET client_min_messages = warning")

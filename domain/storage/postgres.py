@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import (
     ApplicationRecorder,
     InterfaceError,
@@ -18,7 +19,7 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
-from eventsourcing.utils import retry
+from eventsourcing.utils import Environment, EnvType, retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
@@ -369,8 +370,37 @@ class _CommitPhase:
     committing = False
 
 
+def connection_failure(error: BaseException) -> str:
+    """The reason in a libpq connection error, in one line: `database "x" does not exist`,
+    `connection refused`, without the server's address (the caller names the store) or hints."""
+    reasons: list[str] = []
+    for line in str(error).splitlines():
+        if not line.strip() or line[0].isspace():
+            continue  # libpq's hints: "\tIs the server running on that host …?"
+        reason = line.rpartition(" failed: ")[2].removeprefix("FATAL:").strip()
+        if reason[1:2].islower():
+            reason = reason[0].lower() + reason[1:]
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    return "; ".join(reasons) or type(error).__name__
+
+
 class LedgerPostgresFactory(PostgresFactory):
+    """The library's factory, which first connects once, directly: the library's pool would
+    retry a connection that cannot succeed (refused, unknown host, no such database or role)
+    until its timeout, and then report only that it timed out."""
+
     application_recorder_class = LedgerPostgresApplicationRecorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        given = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
+        kwargs = {k: v for k, v in (given or {}).items() if k != "row_factory"}
+        try:
+            psycopg.connect(**kwargs, connect_timeout=max(1, round(pool.timeout))).close()
+        except psycopg.Error as error:
+            raise OperationalError(connection_failure(error)) from error
 
     #: auto (default), direct or definer: how events are appended (see `append_route`).
     POSTGRES_APPEND_ROUTE = "POSTGRES_APPEND_ROUTE"

@@ -23,6 +23,8 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 
+from domain.errors import StoreUnavailable
+
 APPEND_ONLY_MESSAGE = "civledger: the event log is append-only"
 
 
@@ -30,11 +32,21 @@ class LedgerSQLiteConnectionPool(SQLiteConnectionPool):
     """Every connection runs with `synchronous=FULL`: a committed act survives a power cut."""
 
     def _create_connection(self) -> SQLiteConnection:
-        connection = super()._create_connection()
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        try:
+            connection = super()._create_connection()
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as error:
+            if is_not_a_database(error):
+                raise StoreUnavailable(f"{self.db_name} is not a SQLite database") from error
+            raise
         return connection
+
+
+def is_not_a_database(error: sqlite3.Error) -> bool:
+    """SQLite's answer for a file that is not a database (or is encrypted)."""
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB
 
 
 class LedgerSQLiteDatastore(SQLiteDatastore):

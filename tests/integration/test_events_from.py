@@ -14,6 +14,7 @@ import pytest
 from domain.application import CivilRegister
 from domain.commands import Clerking, RecordDeath, RegisterBirth
 from domain.errors import StoreUnavailable, UnknownPerson
+from domain.store import StoreURL
 from tests.conftest import FixedClock
 
 
@@ -81,6 +82,20 @@ def test_an_events_source_without_the_ledger_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(empty).close()
     with pytest.raises(StoreUnavailable, match="holds no civledger log"):
         CivilRegister(f"sqlite:///{store}", events_from=f"sqlite:///{empty}")
+
+
+@pytest.mark.postgres
+def test_an_events_source_whose_database_is_missing_is_unreachable_not_empty(
+    tmp_path: Path, postgres_admin_url: str
+) -> None:
+    server = StoreURL.parse(postgres_admin_url)
+    missing = f"postgresql://{server.user}:s3cret@{server.host}:{server.port}/civledger_no_such_db"
+    with pytest.raises(StoreUnavailable) as refused:
+        CivilRegister(f"sqlite:///{tmp_path / 'ledger.sqlite'}", events_from=missing)
+    assert refused.value.message == (
+        f"events source postgresql://{server.user}:***@{server.host}:{server.port}"
+        '/civledger_no_such_db is unreachable: database "civledger_no_such_db" does not exist'
+    )
 
 
 def test_show_and_history_from_a_copy_need_no_primary(
