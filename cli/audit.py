@@ -8,6 +8,7 @@ store is unreachable or (SQLite) missing, or its events cannot be read without t
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -96,7 +97,13 @@ def register(app: typer.Typer) -> None:
         trusted = None
         if checkpoint is not None:
             trusted = Checkpoint.from_document(read_json(checkpoint, "checkpoint file"))
-        result = MerkleLogProjection(open_existing(store)).verify(trusted)
+        from cli.projections import ProgressBar
+
+        bar = ProgressBar("verifying", sys.stderr.isatty() and not json_out)
+        try:
+            result = MerkleLogProjection(open_existing(store)).verify(trusted, progress=bar)
+        finally:
+            bar.close()
         if json_out:
             emit_json(result.document())
             return

@@ -141,15 +141,20 @@ def register(app: typer.Typer) -> None:
             handle, partial = _partial_file(out)
         except OSError as error:
             raise InvalidInput(f"cannot write {out}: {error.strerror}") from None
+        from cli.projections import ProgressBar
+
+        bar = ProgressBar("generating", sys.stderr.isatty() and not json_out, unit="people")
         try:
             with handle:
-                rows = generator.write(handle)
+                rows = generator.write(handle, progress=bar)
             os.replace(partial, out)
         except BaseException as error:
+            bar.close()
             partial.unlink(missing_ok=True)
             if isinstance(error, OSError):
                 raise InvalidInput(f"cannot write {out}: {error.strerror}") from None
             raise
+        bar.close()
         if json_out:
             emit_json({"out": str(out), "people": people, "seed": seed, "rows": rows})
         else:

@@ -82,9 +82,10 @@ def opened(
 class ProgressBar:
     """`rebuilding: 12,000/1,000,000 events  41,000 events/s  ETA 0:00:24` on a terminal."""
 
-    def __init__(self, label: str, enabled: bool) -> None:
+    def __init__(self, label: str, enabled: bool, unit: str = "events") -> None:
         self.label = label
         self.enabled = enabled
+        self.unit = unit
         self.started = monotonic()
         self.shown = 0.0
         self.drawn = False
@@ -106,7 +107,7 @@ class ProgressBar:
         hours, minutes = divmod(minutes, 60)
         sys.stderr.write(
             f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{done:,}/{total:,} events  {rate:,.0f} events/s  "
+            f"{done:,}/{total:,} {self.unit}  {rate:,.0f} {self.unit}/s  "
             f"ETA {hours}:{minutes:02d}:{seconds:02d} "
         )
         sys.stderr.flush()
@@ -114,6 +115,7 @@ class ProgressBar:
     def close(self) -> None:
         if self.drawn:
             sys.stderr.write("\n")
+            self.drawn = False
 
 
 def _catch_up_first(engine: Engine, no_catch_up: bool) -> None:
@@ -214,9 +216,13 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """Apply the events recorded since each projection's position."""
+        bar = ProgressBar(f"catching up {name or 'all'}", sys.stderr.isatty() and not json_out)
         with opened(store, views, events_from) as engine:
             engine.batch_size = batch_size
-            positions = engine.catch_up(name)
+            try:
+                positions = engine.catch_up(name, progress=bar)
+            finally:
+                bar.close()
         if json_out:
             emit_json({n: {"position": p} for n, p in positions.items()})
             return

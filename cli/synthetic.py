@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import accumulate
@@ -291,6 +291,7 @@ class PopulationGenerator:
 
     def __init__(self, people: int, seed: int, rates: Rates | None = None) -> None:
         self.people = people
+        self.made = 0  # people generated so far
         self.rng = random.Random(seed)  # noqa: S311 (reproducible test data, not secrets)
         self.rates = rates or Rates()
         self.sequence = 0
@@ -310,20 +311,25 @@ class PopulationGenerator:
     # ------------------------------------------------------------------ output
 
     def rows(self) -> Iterator[dict[str, Any]]:
-        made = 0
-        while made < self.people:
-            for person in self._family(self.people - made):
-                made += 1
+        self.made = 0
+        while self.made < self.people:
+            for person in self._family(self.people - self.made):
+                self.made += 1
                 yield from self._emit(self._birth_row(person))
                 self._plan_life(person)
         while self.queue:
             yield self._pop()
 
-    def write(self, out: TextIO) -> int:
+    def write(self, out: TextIO, progress: Callable[[int, int], None] | None = None) -> int:
+        """Write every row; `progress(people, total)` every few thousand rows and at the end."""
         count = 0
         for row in self.rows():
             out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
             count += 1
+            if progress is not None and count % 4096 == 0:
+                progress(self.made, self.people)
+        if progress is not None:
+            progress(self.people, self.people)
         return count
 
     def _emit(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:

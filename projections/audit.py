@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -485,8 +485,17 @@ class MerkleLogProjection:
             nodes = self._nodes(cur, nodes_for(ranges))
         return ConsistencyProof(old, new, proof_from(ranges, nodes))
 
-    def verify(self, trusted: Checkpoint | None = None) -> Verification:
-        """Recompute the log from the events as stored; raise LedgerTampered on a difference."""
+    def verify(
+        self,
+        trusted: Checkpoint | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Verification:
+        """Recompute the log from the events as stored; raise LedgerTampered on a difference.
+        `progress(position, head)` is called after each batch."""
+        head = 0
+        if progress is not None:
+            with _store_errors():
+                head = self.register.recorder.max_notification_id() or 0
         with _store_errors(), self.backend.read() as cur:
             has_tables = self.backend.has_tables(cur)
             logged = self._size(cur) if has_tables else 0
@@ -513,6 +522,8 @@ class MerkleLogProjection:
                 frontier.append(digest)
                 self._check_roots(frontier, row[0], by_size, trusted, logged, stored_edge)
             position = rows[-1][0]
+            if progress is not None:
+                progress(position, max(head, position))
         if frontier.size < logged:
             with _store_errors(), self.backend.read() as cur:
                 missing = self._leaf_window(cur, frontier.size, 1)
