@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cli.main import app
 
+#: Runs `civledger ARGS` in-process; `env` adds to the clerk's environment.
+Invoke = Callable[..., Result]
 CLERK = {"CIVLEDGER_CLERK": "Lê Thị Lan", "CIVLEDGER_OFFICE": "HN-BADINH"}
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CIVLEDGER_STORE", raising=False)
     runner = CliRunner()
 
-    def invoke(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
         return runner.invoke(app, list(args), env={**CLERK, **(env or {})})
 
     return invoke
@@ -207,9 +210,9 @@ def test_a_retry_succeeds_and_writes_nothing(run, tmp_path: Path) -> None:  # ty
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(
-    run,
+    run: Invoke,
     tmp_path: Path,
-    args: list[str],  # type: ignore[no-untyped-def]
+    args: list[str],
 ) -> None:
     register_an(run)
     before = events_in(tmp_path / "civledger.sqlite")
@@ -358,7 +361,7 @@ def test_init_is_idempotent_and_help_works(run) -> None:  # type: ignore[no-unty
     ],
 )
 def test_a_reader_refuses_a_missing_sqlite_store_and_creates_nothing(
-    run,  # type: ignore[no-untyped-def]
+    run: Invoke,
     tmp_path: Path,
     args: list[str],
 ) -> None:

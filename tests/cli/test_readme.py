@@ -25,7 +25,7 @@ def test_the_readme_synopsis_runs(tmp_path: Path) -> None:
     for line in console_lines():
         words = shlex.split(line)
         if words[0] == "export":
-            env.update(word.split("=", 1) for word in words[1:])  # type: ignore[arg-type]
+            env.update(tuple(word.split("=", 1)) for word in words[1:])  # type: ignore[misc]
             continue
         assert words[0] == "civledger"
         args = [number if word == "KS-NUMBER" else word for word in words[1:]]

@@ -10,6 +10,7 @@ import collections
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -30,7 +31,7 @@ from tests.faults.invariants import (
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 #: A clerk facing a dead primary gives up after about ten one-second connection attempts.
-FAST_GIVE_UP = {"CIVLEDGER_CONNECT_TIMEOUT": "1"}
+FAST_GIVE_UP: dict[str, Any] = {"CIVLEDGER_CONNECT_TIMEOUT": "1"}
 
 
 def events_by_type(conninfo: str) -> dict[str, int]:

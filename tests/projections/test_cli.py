@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cli.main import app
 from domain.store import StoreURL
 
+#: Runs `civledger ARGS` in-process; `env` adds to the clerk's environment.
+Invoke = Callable[..., Result]
 CLERK = {"CIVLEDGER_CLERK": "Lê Thị Lan", "CIVLEDGER_OFFICE": "HN-BADINH"}
 
 
 @pytest.fixture
-def run(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     monkeypatch.chdir(tmp_path)
     for name in ("CIVLEDGER_STORE", "CIVLEDGER_VIEWS", "CIVLEDGER_EVENTS_FROM"):
         monkeypatch.delenv(name, raising=False)
     runner = CliRunner()
 
-    def invoke(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
         return runner.invoke(
             app, list(args), env={**CLERK, "CIVLEDGER_STORE": store_url, **(env or {})}
         )
@@ -33,10 +36,10 @@ def run(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # typ
 
 
 def birth(
-    run,
+    run: Invoke,
     reference: str,
     name: str = "Nguyễn Văn An",
-    born: str = "1990-03-04",  # type: ignore[no-untyped-def]
+    born: str = "1990-03-04",
     *extra: str,
 ) -> Any:
     return run(

@@ -118,7 +118,8 @@ def test_a_merge_cancels_the_duplicates_number_and_points_at_the_survivor() -> N
     duplicate.collect_events()
     duplicate.merge_into(basis("GB-1"), survivor, TODAY)
     events = duplicate.collect_events()
-    assert [type(e) for e in events] == [IdNumberCancelled, MergedAsDuplicate]
+    expected: list[type[object]] = [IdNumberCancelled, MergedAsDuplicate]
+    assert [type(e) for e in events] == expected
     assert duplicate.status == "merged"
     assert duplicate.as_document()["merged_into"] == "001090111111"
     assert duplicate.id_number is None
