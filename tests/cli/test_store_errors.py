@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -111,12 +110,13 @@ def unreachable_urls() -> list[tuple[str, str]]:
 def test_an_unreachable_store_says_why_at_once(  # type: ignore[no-untyped-def]
     run, postgres_admin_url: str, given: tuple[str, ...], url: str, reason: str
 ) -> None:
-    started = time.monotonic()
     result = run(*given, url)
     assert result.exit_code == 1, result.output
-    assert time.monotonic() - started < 4  # the connect timeout is 5 s: nothing waited for it
     assert len(result.stderr.strip().splitlines()) == 1
+    # The server's or the network's own reason: the library's pool, which retries until its
+    # timeout, would only have said that it timed out.
     assert f"unreachable: {reason}" in result.stderr
+    assert "couldn't get a connection" not in result.stderr
     assert HIDDEN not in result.output
     assert ":***@" in result.stderr
 
