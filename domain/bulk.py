@@ -151,8 +151,10 @@ class Row:
     """A row that passed the command models: the act, and who recorded it where.
 
     `act_id` names the act's record; `digest` is its fingerprint when it depends on the row
-    alone (no person named by ID number, which only the store can resolve), else None. Both
-    are computed where the row is parsed, which may be a worker process."""
+    alone (no person named by ID number, which only the store can resolve), else None;
+    `born_id` is the id of the person a birth row registers (it derives from the birth act),
+    None for other acts. All are computed where the row is parsed, which may be a worker
+    process."""
 
     line: int
     text: str
@@ -160,6 +162,7 @@ class Row:
     clerking: Clerking
     act_id: UUID
     digest: str | None
+    born_id: UUID | None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled lean, for the trip back from a parse worker: field values, not models."""
@@ -175,6 +178,7 @@ class Row:
                 (clerking.clerk, clerking.office, clerking.reference),
                 self.act_id.bytes,
                 self.digest,
+                self.born_id.bytes if self.born_id else None,
             ),
         )
 
@@ -188,6 +192,7 @@ def _row_from_wire(
     clerking: tuple[str, str, str],
     aid: bytes,
     digest: str | None,
+    born: bytes | None,
 ) -> Row:
     """A pickled `Row` again: its models rebuilt by pydantic's own unpickling (`__setstate__`)
     from values that the same models validated, in the worker."""
@@ -198,6 +203,7 @@ def _row_from_wire(
         _model_from_wire(Clerking, clerking, _CLERKING_FIELDS),
         UUID(bytes=aid),
         digest,
+        UUID(bytes=born) if born else None,
     )
 
 
@@ -269,8 +275,17 @@ def parse_row(line: int, text: str) -> Row:
     digest = None
     if not any(isinstance(parse_person_ref(ref), IdNumber) for ref in _refs(act)):
         digest = fingerprint(act.KIND, act_content(act, parse_person_ref))
+    born_id = None
+    if isinstance(act, RegisterBirth):
+        born_id = person_id_for_birth(clerking.office, clerking.reference)
     return Row(
-        line, text, act, clerking, act_id(act.KIND, clerking.office, clerking.reference), digest
+        line,
+        text,
+        act,
+        clerking,
+        act_id(act.KIND, clerking.office, clerking.reference),
+        digest,
+        born_id,
     )
 
 
@@ -460,7 +475,7 @@ class _Batch:
             self.already.append(row)
             return
         basis = ActBasis(clerking.clerk, clerking.office, clerking.reference, self.recorded_at)
-        person, claims = self.apply(act, clerking, basis, touched)
+        person, claims = self.apply(row, basis, touched)
         pending = person.collect_events()
         on = pending[0].occurred_on if pending else self.today
         record = RecordedAct.record(kind, digest, person.id, basis, on)
@@ -474,11 +489,12 @@ class _Batch:
         self.outcomes.append((row, None))
 
     def apply(
-        self, act: Command, clerking: Clerking, basis: ActBasis, touched: list[Person]
+        self, row: Row, basis: ActBasis, touched: list[Person]
     ) -> tuple[Person, list[IdNumberClaim]]:
         """Let the aggregates decide one act, as `CivilRegister` does for a clerk."""
+        act = row.act
         if isinstance(act, RegisterBirth):
-            return self._birth(act, clerking, basis)
+            return self._birth(act, cast(UUID, row.born_id), basis)
         if isinstance(act, ChangeRecord):
             return self._change(act, basis, touched)
         if isinstance(act, MergeDuplicate):
@@ -494,13 +510,13 @@ class _Batch:
         return person, []
 
     def _birth(
-        self, act: RegisterBirth, clerking: Clerking, basis: ActBasis
+        self, act: RegisterBirth, person_id: UUID, basis: ActBasis
     ) -> tuple[Person, list[IdNumberClaim]]:
         father = self.person(act.father) if act.father else None
         mother = self.person(act.mother) if act.mother else None
         registered_on = act.registered_on or self.today
         person = Person.register_birth(
-            person_id_for_birth(clerking.office, clerking.reference),
+            person_id,
             basis,
             name=act.name,
             sex=act.sex,
