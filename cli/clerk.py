@@ -206,7 +206,9 @@ def register(app: typer.Typer) -> None:
     @app.command("merge-duplicate")
     def merge_duplicate(
         id: IdArg,
-        into: Annotated[str, typer.Option(help="The surviving (earliest) record: ID or UUID.")],
+        into: Annotated[
+            str, typer.Option(help="The surviving record (the earliest number): ID or UUID.")
+        ],
         reference: ReferenceOpt,
         clerk: ClerkOpt = None,
         office: OfficeOpt = None,
@@ -214,7 +216,7 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
     ) -> None:
-        """Merge a duplicate record into the earliest one; the duplicate's number is cancelled."""
+        """Merge a duplicate into the record with the earliest number; its number is cancelled."""
         basis = clerking(clerk, office, reference)
         act = MergeDuplicate.parse(person=id, into=into)
         outcome = open_register(store).merge_duplicate(act, basis)

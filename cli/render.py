@@ -7,7 +7,6 @@ from typing import Any
 from domain.application import HistoryEntry
 from domain.policies import DEFAULT_LATE_AFTER_DAYS, LateRegistration
 from domain.reference import REFERENCE
-from domain.values import REGISTER_TIMEZONE
 
 #: A registration recorded more than this many days after its legal date is marked late in
 #: `history`; set CIVLEDGER_LATE_AFTER_DAYS to change it (domain.policies.LateRegistration).
@@ -46,9 +45,7 @@ def person_text(doc: dict[str, Any]) -> str:
 
 
 def is_late(entry: HistoryEntry, policy: LateRegistration | None = None) -> bool:
-    event = entry.event
-    recorded_on = event.recorded_at.astimezone(REGISTER_TIMEZONE).date()
-    return (policy or LateRegistration.from_env()).is_late(event.occurred_on, recorded_on)
+    return (policy or LateRegistration.from_env()).is_late_act(entry.event)
 
 
 def history_document(entries: list[HistoryEntry]) -> list[dict[str, Any]]:

@@ -28,11 +28,14 @@ from domain.rules import (
     ChangeMustDifferFromRecord,
     DateCannotBeInFuture,
     LifeEventsMustFollowBirth,
-    MergeKeepsEarliestRecord,
+    MergeKeepsEarliestNumber,
+    MergeMustNotLoseADeath,
     NationalityEndsOnlyByRenunciation,
+    NewNumberCannotPrecedeRegistration,
     NoActOnDeceasedExceptCorrection,
     NoActOnMergedRecord,
     NoBirthBefore1900,
+    NoNationalityChangeAfterRenunciation,
     NoRenouncingTwice,
     NumberMustEncodeRecord,
     OneNumberPerPerson,
@@ -114,8 +117,13 @@ class Person(Aggregate):
 
     @property
     def may_hold_number(self) -> bool:
-        """Vietnamese nationals hold a number; undetermined nationality gets none."""
-        return self.nationality is Nationality.VIETNAMESE and self.merged_into is None
+        """Vietnamese nationals hold a number; undetermined nationality gets none, and no new
+        number is ever set up after a renunciation or a merge."""
+        return (
+            self.nationality is Nationality.VIETNAMESE
+            and self.merged_into is None
+            and self.renounced_on is None
+        )
 
     def field_value(self, field: str) -> str | None:
         value = getattr(self, field)
@@ -240,6 +248,7 @@ class Person(Aggregate):
             NoActOnMergedRecord(self),
             NoActOnDeceasedExceptCorrection(self, f"{kind} of {field}", kind == "correction"),
             DateCannotBeInFuture("effective date", effective, today),
+            ActCannotPrecedeBirth("a change", effective, self.born),
             ChangeKindMustSuitField(field, kind),
         )
         new = self._parse_field(field, value, today)
@@ -247,6 +256,8 @@ class Person(Aggregate):
         if kind == "supplement":
             check(SupplementOnlyFillsEmptyField(field, current))
         check(ChangeMustDifferFromRecord(field, current, new))
+        if field == "born":
+            check(ActCannotPrecedeBirth("a change", effective, date.fromisoformat(new)))
 
         if field == "nationality":
             return self._change_nationality(basis, Nationality(new), kind, effective)
@@ -258,6 +269,8 @@ class Person(Aggregate):
             and self._prefix_with(field, new) != self.number_prefix
         ):
             reissue = True
+            if self.may_hold_number:
+                check(NewNumberCannotPrecedeRegistration(effective, self.registered_on))
             self._trigger(
                 IdNumberCancelled,
                 basis,
@@ -277,13 +290,16 @@ class Person(Aggregate):
         return ChangeOutcome(needs_number=reissue)
 
     def merge_into(self, basis: ActBasis, survivor: Person, on: date) -> None:
-        """Mark this record a duplicate of `survivor`; its number, if any, is cancelled."""
+        """Mark this record a duplicate of `survivor`; its number, if any, is cancelled.
+
+        A merge cleans the register's data, it is no civil act of the person: either record may
+        be deceased, as long as the death stays on the survivor (`MergeMustNotLoseADeath`)."""
         check(
             RecordCannotBeMergedIntoItself(self.id, survivor.id),
             NoActOnMergedRecord(self),
-            NoActOnDeceasedExceptCorrection(self, "merge"),
             SurvivorMustNotBeMerged(survivor),
-            MergeKeepsEarliestRecord(self, survivor),
+            MergeKeepsEarliestNumber(self, survivor),
+            MergeMustNotLoseADeath(self, survivor),
         )
         if self.id_number is not None:
             self._trigger(
@@ -329,8 +345,13 @@ class Person(Aggregate):
     def _change_nationality(
         self, basis: ActBasis, new: Nationality, kind: ChangeKind, effective: date
     ) -> ChangeOutcome:
-        check(NationalityEndsOnlyByRenunciation(self.nationality, new, kind))
+        check(
+            NoNationalityChangeAfterRenunciation(self.renounced_on),
+            NationalityEndsOnlyByRenunciation(self.nationality, new, kind),
+        )
         if new is Nationality.VIETNAMESE:
+            if self.id_number is None and self.renounced_on is None:
+                check(NewNumberCannotPrecedeRegistration(effective, self.registered_on))
             self._trigger(NationalityDetermined, basis, effective, nationality=new, kind=kind)
             return ChangeOutcome(
                 needs_number=self.id_number is None, reason="nationality_determined"
@@ -381,7 +402,10 @@ class Person(Aggregate):
 
     @applies(NationalityRenounced)
     def _nationality_renounced(self, e: NationalityRenounced) -> None:
+        # Vietnamese nationality ends on the decision's effective date (`occurred_on`). The
+        # number stays recorded against the person: no rule of the register cancels it.
         self.renounced_on = e.occurred_on
+        self.nationality = Nationality.RENOUNCED
 
     @applies(NationalityDetermined)
     def _nationality_determined(self, e: NationalityDetermined) -> None:

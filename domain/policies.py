@@ -8,6 +8,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from domain.errors import InvalidInput
+from domain.events import BirthRegistered, RegisterEvent
+from domain.values import REGISTER_TIMEZONE
 
 if TYPE_CHECKING:
     from domain.person import Person
@@ -23,17 +25,20 @@ class MergeDecision:
     duplicate: Person
 
 
-class KeepEarliestRecord:
-    """Duplicate merge: keep the earliest record and its number, cancel the later ones.
+class KeepEarliestNumber:
+    """Duplicate merge: keep the earliest number and cancel the later ones.
 
     Vietnamese law names no merge rule; this follows Aadhaar (Enrolment Regulations 2016,
-    Reg. 27). "Earliest" is the earliest birth registration date, then the earliest recording
-    time, then the lower record id, so the decision is total and stable.
+    Reg. 27). A record that holds a number always survives one that holds none, so the person
+    keeps a number whenever any of the merged records held one. Among records alike in that,
+    the earliest survives: the earliest birth registration date (a number comes with the birth
+    registration, so this is the earliest number), then the earliest recording time, then the
+    lower record id, so the decision is total and stable.
     """
 
     @staticmethod
     def rank(person: Person) -> tuple[object, ...]:
-        return (person.registered_on, person.created_on, str(person.id))
+        return (person.id_number is None, person.registered_on, person.created_on, str(person.id))
 
     def decide(self, first: Person, second: Person) -> MergeDecision:
         if self.rank(first) <= self.rank(second):
@@ -41,7 +46,7 @@ class KeepEarliestRecord:
         return MergeDecision(survivor=second, duplicate=first)
 
 
-MERGE_POLICY = KeepEarliestRecord()
+MERGE_POLICY = KeepEarliestNumber()
 
 
 #: The environment variable that sets how many days make a registration late.
@@ -51,7 +56,7 @@ DEFAULT_LATE_AFTER_DAYS = 60
 
 @dataclass(frozen=True)
 class LateRegistration:
-    """An act recorded more than `days` days after its legal date is a late registration.
+    """An act registered more than `days` days after its legal date is a late registration.
 
     The law sets deadlines per act (e.g. 60 days for a birth, Law on Civil Status 2014 Art. 15);
     the register marks, it never refuses, so one configurable threshold is kept here.
@@ -61,6 +66,16 @@ class LateRegistration:
 
     def is_late(self, occurred_on: date, recorded_on: date) -> bool:
         return (recorded_on - occurred_on).days > self.days
+
+    def is_late_act(self, event: RegisterEvent) -> bool:
+        """A birth is registered late when its registration date (`registered_on`) falls more
+        than `days` days after the birth, however long after that it was recorded here (a
+        back-filled register of timely births is not late). Every other act is late when it
+        was recorded (civil date of `recorded_at`) more than `days` days after its legal date."""
+        if isinstance(event, BirthRegistered):
+            return self.is_late(event.born, event.registered_on)
+        recorded_on = event.recorded_at.astimezone(REGISTER_TIMEZONE).date()
+        return self.is_late(event.occurred_on, recorded_on)
 
     @classmethod
     def from_env(cls) -> LateRegistration:

@@ -119,7 +119,7 @@ class NoActOnMergedRecord(Rule):
 
 @dataclass(frozen=True)
 class ActCannotPrecedeBirth(Rule):
-    """A death or a renunciation cannot date before the birth."""
+    """A death, a renunciation or a record change cannot date before the birth."""
 
     act: str
     on: date
@@ -174,11 +174,13 @@ class SupplementOnlyFillsEmptyField(Rule):
         )
 
 
-#: Which kinds of act may change which field (Law on Civil Status 2014).
+#: Which kinds of act may change which field (Law on Civil Status 2014). The register records
+#: every date of birth in full (YYYY-MM-DD), so `born` is never missing and a supplement of it
+#: is refused here rather than always failing `SupplementOnlyFillsEmptyField`.
 KINDS_BY_FIELD: dict[str, frozenset[str]] = {
     "name": frozenset({"change", "correction", "supplement"}),
     "sex": frozenset({"redetermination", "correction"}),
-    "born": frozenset({"correction", "supplement"}),
+    "born": frozenset({"correction"}),
     "birth_province": frozenset({"correction", "supplement"}),
     "ethnicity": frozenset({"redetermination", "correction", "supplement"}),
     "nationality": frozenset({"change", "correction", "redetermination"}),
@@ -232,6 +234,23 @@ class NationalityEndsOnlyByRenunciation(Rule):
 
 
 @dataclass(frozen=True)
+class NoNationalityChangeAfterRenunciation(Rule):
+    """After a renunciation, nationality is not changed by a record change (regaining
+    Vietnamese nationality is an act the register does not model)."""
+
+    renounced_on: date | None
+
+    def is_broken(self) -> bool:
+        return self.renounced_on is not None
+
+    def message(self) -> str:
+        return (
+            f"Vietnamese nationality was renounced effective {self.renounced_on}: "
+            "a record change cannot change nationality after that"
+        )
+
+
+@dataclass(frozen=True)
 class LifeEventsMustFollowBirth(Rule):
     """A corrected birth date cannot fall after a recorded death or renunciation."""
 
@@ -275,8 +294,9 @@ class RecordCannotBeMergedIntoItself(Rule):
 
 
 @dataclass(frozen=True)
-class MergeKeepsEarliestRecord(Rule):
-    """The merge policy (`domain.policies.MERGE_POLICY`) decides which record survives."""
+class MergeKeepsEarliestNumber(Rule):
+    """The merge policy (`domain.policies.MERGE_POLICY`) decides which record survives: the
+    one holding the earliest number, or the earliest record when neither holds one."""
 
     duplicate: Person
     survivor: Person
@@ -287,10 +307,48 @@ class MergeKeepsEarliestRecord(Rule):
         return MERGE_POLICY.decide(self.duplicate, self.survivor).duplicate is not self.duplicate
 
     def message(self) -> str:
-        later, earlier = self.survivor.display_id, self.duplicate.display_id
+        wrong, right = self.survivor.display_id, self.duplicate.display_id
+        if self.duplicate.id_number is not None and self.survivor.id_number is None:
+            why = f"{right} holds an ID number and {wrong} holds none: the number is kept"
+        else:
+            why = f"{wrong} was registered after {right}: the earliest record survives"
+        return f"{why}, so merge {wrong} into {right}"
+
+
+@dataclass(frozen=True)
+class MergeMustNotLoseADeath(Rule):
+    """A deceased duplicate merges only into a survivor whose death is recorded too, so the
+    merged person never turns back into a living one."""
+
+    duplicate: Person
+    survivor: Person
+
+    def is_broken(self) -> bool:
+        return self.duplicate.died_on is not None and self.survivor.died_on is None
+
+    def message(self) -> str:
         return (
-            f"{later} was registered after {earlier}: the earliest record survives, "
-            f"so merge {later} into {earlier}"
+            f"record {self.duplicate.display_id} records a death on {self.duplicate.died_on} "
+            f"but the survivor {self.survivor.display_id} does not: register the death on the "
+            "survivor first, then merge"
+        )
+
+
+@dataclass(frozen=True)
+class NewNumberCannotPrecedeRegistration(Rule):
+    """A change that sets up a new number cannot take effect before the birth registration:
+    no number existed then (a late-registered number exists only from `registered_on`)."""
+
+    effective: date
+    registered_on: date
+
+    def is_broken(self) -> bool:
+        return self.effective < self.registered_on
+
+    def message(self) -> str:
+        return (
+            f"a change effective {self.effective} would set up a new ID number before the "
+            f"birth registration on {self.registered_on}"
         )
 
 

@@ -31,6 +31,13 @@ class Nationality(StrEnum):
     VIETNAMESE = "vietnamese"
     UNDETERMINED = "undetermined"
     STATELESS = "stateless"
+    #: Vietnamese nationality ended by renunciation; set only by `NationalityRenounced`,
+    #: never accepted as input (the register does not record the nationality held since).
+    RENOUNCED = "renounced"
+
+
+#: The nationalities a clerk may enter (registration, change of record).
+ENTERED_NATIONALITIES = (Nationality.VIETNAMESE, Nationality.UNDETERMINED, Nationality.STATELESS)
 
 
 class Clock(Protocol):
@@ -102,11 +109,11 @@ def parse_sex(text: str) -> Sex:
 
 
 def parse_nationality(text: str) -> Nationality:
-    try:
-        return Nationality(text.strip().lower())
-    except ValueError:
-        choices = ", ".join(n.value for n in Nationality)
-        raise InvalidInput(f"nationality must be one of {choices}, got {text!r}") from None
+    choices = {n.value: n for n in ENTERED_NATIONALITIES}
+    found = choices.get(text.strip().lower())
+    if found is None:
+        raise InvalidInput(f"nationality must be one of {', '.join(choices)}, got {text!r}")
+    return found
 
 
 def parse_province(text: str, reference: ReferenceData = REFERENCE) -> str:
@@ -137,13 +144,24 @@ class IdNumber:
 
     @classmethod
     def parse(cls, text: str, reference: ReferenceData = REFERENCE) -> IdNumber:
+        """A number to issue or to take in: its code must be a province or abroad code of
+        the current reference data."""
+        number = cls.parse_structure(text)
+        if not reference.is_registration_code(number.province):
+            raise InvalidInput(
+                f"ID number {number} starts with {number.province}, not a province code"
+            )
+        return number
+
+    @classmethod
+    def parse_structure(cls, text: str) -> IdNumber:
+        """A number to look up: only its structure (12 digits, whose century-and-sex digit
+        always decodes) is checked. Numbers already issued keep their codes even after the
+        province table or `CIVLEDGER_ABROAD_CODES` changes, so the code is not checked here."""
         digits = text.strip()
         if not re.fullmatch(r"\d{12}", digits):
             raise InvalidInput(f"an ID number has exactly 12 digits, got {text!r}")
-        province = digits[:3]
-        if not reference.is_registration_code(province):
-            raise InvalidInput(f"ID number {digits} starts with {province}, not a province code")
-        return cls(province, int(digits[3]), int(digits[4:6]), int(digits[6:]))
+        return cls(digits[:3], int(digits[3]), int(digits[4:6]), int(digits[6:]))
 
     @classmethod
     def compose(cls, province: str, sex: Sex, year: int, serial: int) -> IdNumber:
@@ -176,7 +194,7 @@ def parse_person_ref(text: str) -> PersonRef:
     """A CLI `ID`: a 12-digit personal ID number (current or cancelled) or a person's UUID."""
     candidate = text.strip()
     if candidate.isdigit():
-        return IdNumber.parse(candidate)
+        return IdNumber.parse_structure(candidate)
     try:
         return UUID(candidate)
     except ValueError:

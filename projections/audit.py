@@ -564,9 +564,7 @@ class MerkleLogProjection:
                     continue
                 if since is not None and recorded_on < since:
                     continue
-                entries.append(
-                    AuditEntry(n.id, event, policy.is_late(event.occurred_on, recorded_on))
-                )
+                entries.append(AuditEntry(n.id, event, policy.is_late_act(event)))
             if len(batch) < self.batch_size:
                 return entries
             start = batch[-1].id

@@ -16,6 +16,7 @@ from domain.events import (
     PersonEvent,
     RecordChanged,
 )
+from domain.values import Nationality
 from projections.projection import Changes, Projection, folded, handles, key_of
 from projections.tables import Table
 from projections.views import Row
@@ -149,6 +150,7 @@ class PeopleProjection(Projection):
     def _nationality_renounced(self, e: NationalityRenounced, changes: Changes) -> None:
         if (row := self._row(e, changes)) is not None:
             row["renounced_on"] = e.occurred_on.isoformat()
+            row["nationality"] = Nationality.RENOUNCED.value
             self._settle(row)
 
     @handles(NationalityDetermined)

@@ -61,9 +61,13 @@ def contribution(row: Row | None) -> tuple[tuple[str, str], ...]:
     elif row["renounced"]:
         counted.append(("renounced", ""))
     number = row["id_number"]
-    if number is None:
+    standing = bool(row["merged"] or row["died"] or row["renounced"])
+    if number is None and not standing:
+        # DOMAIN's "special cases kept without a number": living people of the register
+        # (undetermined nationality, stateless); merged duplicates, the dead and people who
+        # renounced nationality are counted under their own metrics instead.
         counted.append(("without_id_number", ""))
-    elif not (row["merged"] or row["died"] or row["renounced"]):
+    elif number is not None and not standing:
         counted.append(("active_id_numbers", ""))
         counted.append(("by_province", number[:3]))
     return tuple(counted)

@@ -414,12 +414,16 @@ def test_merged_into_is_the_survivors_uuid_when_it_holds_no_number(run) -> None:
         "--name",
         "Phạm Thu Hà",
         *born,
+        "--nationality",
+        "undetermined",  # neither record holds a number: the earliest record survives
         "--registered-on",
         "2011-01-05",
         "--reference",
         "KS-2",
         "--allow-possible-duplicate",
-    ).stdout.strip()
+        "--json",
+    )
+    duplicate = json.loads(duplicate.stdout)["person_id"]
     merged = run(
         "merge-duplicate", duplicate, "--into", survivor_doc["person_id"], "--reference", "GB-1"
     )
@@ -427,3 +431,89 @@ def test_merged_into_is_the_survivors_uuid_when_it_holds_no_number(run) -> None:
     shown = json.loads(run("show", duplicate, "--json").stdout)
     assert shown["status"] == "merged"
     assert shown["merged_into"] == survivor_doc["person_id"]
+
+
+def test_renunciation_shows_nationality_ended_and_no_new_number(run) -> None:  # type: ignore[no-untyped-def]
+    number = register_an(run)
+    renounced = run(
+        "renounce-nationality", number, "--effective", "2021-07-01", "--reference", "QD-1"
+    )
+    assert renounced.exit_code == 0, renounced.output
+    doc = json.loads(run("show", number, "--json").stdout)
+    assert (doc["nationality"], doc["status"], doc["id_number"]) == (
+        "renounced",
+        "renounced",
+        number,
+    )
+    changed = run(
+        "change-record",
+        number,
+        *("--field", "sex", "--value", "female", "--kind", "redetermination"),
+        *("--reference", "XDGT-1", "--json"),
+    )
+    assert changed.exit_code == 0, changed.output
+    after = json.loads(changed.stdout)
+    assert after["id_number"] is None
+    assert after["cancelled_id_numbers"] == [number]
+
+
+def test_a_number_with_an_unconfigured_code_is_looked_up_not_refused(run) -> None:  # type: ignore[no-untyped-def]
+    register_an(run)
+    # 900 is a birth-abroad code only while CIVLEDGER_ABROAD_CODES names it; a number issued
+    # under it still resolves: this one is simply unknown (4), not bad input (2).
+    assert run("show", "900190000042").exit_code == 4
+    assert run("history", "900190000042").exit_code == 4
+
+
+def test_change_record_refuses_an_effective_date_before_birth(run) -> None:  # type: ignore[no-untyped-def]
+    number = register_an(run)
+    result = run(
+        "change-record",
+        number,
+        *("--field", "name", "--value", "Nguyễn Văn Bình", "--kind", "change"),
+        *("--reference", "TD-1", "--effective", "1990-01-01"),
+    )
+    assert result.exit_code == 3
+    assert "cannot precede the birth" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_supplement_of_born_is_refused_naming_the_kinds_allowed(run) -> None:  # type: ignore[no-untyped-def]
+    number = register_an(run)
+    result = run(
+        "change-record",
+        number,
+        *("--field", "born", "--value", "1990-03-05", "--kind", "supplement"),
+        *("--reference", "BS-1"),
+    )
+    assert result.exit_code == 3
+    assert "allowed: correction" in result.stderr
+
+
+def test_a_timely_birth_recorded_long_after_is_not_late(run) -> None:  # type: ignore[no-untyped-def]
+    born = ["--sex", "male", "--born", "1990-03-04", "--province", "001"]
+    timely = run(
+        "register-birth",
+        "--name",
+        "Nguyễn Văn An",
+        *born,
+        "--registered-on",
+        "1990-03-20",
+        "--reference",
+        "KS-1",
+    ).stdout.strip()
+    late = run(
+        "register-birth",
+        "--name",
+        "Trần Văn Bảo",
+        *born,
+        "--registered-on",
+        "1991-03-20",
+        "--reference",
+        "KS-2",
+    ).stdout.strip()
+    flags = {
+        number: json.loads(run("history", number, "--json").stdout)[0]["late"]
+        for number in (timely, late)
+    }
+    assert flags == {timely: False, late: True}

@@ -14,7 +14,8 @@ from domain.values import IdNumber
 from projections.engine import Engine
 from projections.people import PEOPLE, person_document
 from projections.queries import ReadModels
-from projections.views import PositionMoved
+from projections.statistics import contribution
+from projections.views import PositionMoved, Row
 from tests.projections.conftest import Clerk, engine_for, scenario
 
 
@@ -86,7 +87,7 @@ def test_statistics_follow_the_register_report(register: CivilRegister, clerk: C
         "deceased": 1,
         "renounced": 1,
         "merged_duplicates": 1,
-        "without_id_number": 1,  # the merged duplicate
+        "without_id_number": 0,  # the merged duplicate's cancelled number is not a special case
         "record_changes": {"change": 1, "correction": 1, "redetermination": 1},
         "births_since": 4,
         "by_province": {"001": 2, "048": 1},
@@ -232,3 +233,16 @@ def test_a_rebuild_whose_tables_came_back_empty_starts_again_from_zero(
     clean = engine_for(register, views=f"sqlite:///{tmp_path / 'clean.sqlite'}")
     clean.catch_up("people")
     assert engine.digest("people") == clean.digest("people")
+
+
+def test_only_living_records_kept_without_a_number_count_as_without_id_number() -> None:
+    def row(**standing: int) -> Row:
+        return {"id_number": None, "died": 0, "renounced": 0, "merged": 0, **standing}
+
+    def counts(r: Row) -> bool:
+        return ("without_id_number", "") in contribution(r)
+
+    assert counts(row())  # undetermined nationality, or stateless
+    assert not counts(row(merged=1))
+    assert not counts(row(died=1))
+    assert not counts(row(renounced=1))

@@ -90,7 +90,9 @@ def _recount(engine: Any, register: CivilRegister) -> dict[str, Any]:
         "deceased": status["deceased"],
         "renounced": status["renounced"],
         "merged_duplicates": status["merged"],
-        "without_id_number": sum(1 for r in rows if r["id_number"] is None),
+        "without_id_number": sum(
+            1 for r in rows if r["id_number"] is None and r["status"] == "active"
+        ),
         "record_changes": dict(sorted(changes.items())),
         "births_since": sum(1 for r in rows if r["registered_on"] >= "1990-01-01"),
         "by_province": dict(sorted(Counter(r["id_number"][:3] for r in active).items())),

@@ -1,7 +1,8 @@
 """A state machine over the civil acts, against a real SQLite store.
 
 Invariants: no two people hold one number; a cancelled number is never held again; nothing
-happens after death except corrections.
+happens after death except corrections and merges (data cleaning, not civil acts); a merge never
+loses a death; no number is set up after a renunciation.
 """
 
 from __future__ import annotations
@@ -32,11 +33,18 @@ from domain.commands import (
     RenounceNationality,
 )
 from domain.errors import InvalidInput, RuleBroken
-from domain.events import DeathRegistered, IdNumberAssigned, IdNumberCancelled, RecordChanged
+from domain.events import (
+    DeathRegistered,
+    IdNumberAssigned,
+    IdNumberCancelled,
+    MergedAsDuplicate,
+    NationalityRenounced,
+    RecordChanged,
+)
 from tests.conftest import FixedClock
 
 PROVINCES = ["001", "079", "048"]
-AFTER_DEATH_ALLOWED = (RecordChanged, IdNumberCancelled, IdNumberAssigned)
+AFTER_DEATH_ALLOWED = (RecordChanged, IdNumberCancelled, IdNumberAssigned, MergedAsDuplicate)
 
 
 class RegisterMachine(RuleBasedStateMachine):
@@ -155,6 +163,25 @@ class RegisterMachine(RuleBasedStateMachine):
                 assert isinstance(later, AFTER_DEATH_ALLOWED)
                 if isinstance(later, RecordChanged):
                     assert later.kind == "correction"
+
+    @invariant()
+    def a_merge_never_loses_a_death(self) -> None:
+        if not hasattr(self, "register"):
+            return
+        for pid in self.ids:
+            person = self.register.person(pid)  # type: ignore[arg-type]
+            if person.merged_into is not None and person.died_on is not None:
+                assert self.register.person(person.merged_into).died_on is not None
+
+    @invariant()
+    def no_number_is_set_up_after_a_renunciation(self) -> None:
+        if not hasattr(self, "register"):
+            return
+        for pid in self.ids:
+            events = [e.event for e in self.register.history(str(pid))]
+            renounced = [i for i, e in enumerate(events) if isinstance(e, NationalityRenounced)]
+            later = events[renounced[0] + 1 :] if renounced else []
+            assert not any(isinstance(e, IdNumberAssigned) for e in later)
 
 
 RegisterMachine.TestCase.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)

@@ -43,6 +43,61 @@ def test_renunciation_keeps_the_number_and_sets_the_status() -> None:
     assert person.id_number == "001090123456"
 
 
+def test_renunciation_ends_vietnamese_nationality() -> None:
+    person = an()
+    person.renounce_nationality(basis("QD-1"), date(2021, 7, 1), TODAY)
+    assert person.nationality is Nationality.RENOUNCED
+    assert person.as_document()["nationality"] == "renounced"
+    assert not person.may_hold_number
+    again = Person.replay(person.id, person.collect_events())
+    assert again is not None
+    assert again.nationality is Nationality.RENOUNCED
+
+
+def test_no_new_number_after_renunciation() -> None:
+    person = an()
+    person.renounce_nationality(basis("QD-1"), date(2021, 7, 1), TODAY)
+    person.change_record(basis("XDGT-1"), "sex", "female", "redetermination", TODAY, TODAY)
+    assert not person.may_hold_number
+    with pytest.raises(RuleBroken, match="renounced"):
+        person.change_record(
+            basis("XD-1"), "nationality", "vietnamese", "redetermination", TODAY, TODAY
+        )
+
+
+def test_a_change_cannot_take_effect_before_the_birth() -> None:
+    person = an(born=date(1990, 3, 4))
+    with pytest.raises(RuleBroken, match="cannot precede the birth"):
+        person.change_record(
+            basis("TD-1"), "name", "Nguyễn Văn Bình", "change", date(1990, 3, 3), TODAY
+        )
+    with pytest.raises(RuleBroken, match="cannot precede the birth"):
+        person.change_record(
+            basis("CC-1"), "born", "1990-06-01", "correction", date(1990, 5, 1), TODAY
+        )
+
+
+def test_a_new_number_cannot_take_effect_before_the_registration() -> None:
+    person = an(born=date(1990, 3, 4), registered_on=date(2000, 1, 10))
+    with pytest.raises(RuleBroken, match="before the birth registration"):
+        person.change_record(
+            basis("XDGT-1"), "sex", "female", "redetermination", date(1995, 1, 1), TODAY
+        )
+    person.change_record(
+        basis("TD-1"), "name", "Nguyễn Văn Bình", "change", date(1995, 1, 1), TODAY
+    )
+    undetermined = an(nationality=Nationality.UNDETERMINED, registered_on=date(2000, 1, 10))
+    with pytest.raises(RuleBroken, match="before the birth registration"):
+        undetermined.change_record(
+            basis("XD-1"), "nationality", "vietnamese", "redetermination", date(1999, 1, 1), TODAY
+        )
+
+
+def test_a_supplement_of_the_birth_date_is_refused() -> None:
+    with pytest.raises(RuleBroken, match="born cannot be changed by a supplement"):
+        an().change_record(basis("BS-1"), "born", "1990-03-05", "supplement", TODAY, TODAY)
+
+
 def test_a_corrected_year_of_birth_cancels_the_number_before_the_change() -> None:
     person = an()
     person.collect_events()
@@ -123,6 +178,35 @@ def test_a_merge_cancels_the_duplicates_number_and_points_at_the_survivor() -> N
     assert duplicate.status == "merged"
     assert duplicate.as_document()["merged_into"] == "001090111111"
     assert duplicate.id_number is None
+
+
+def test_a_deceased_duplicate_merges_into_a_deceased_survivor() -> None:
+    survivor, duplicate = an(number_serial=1), an(number_serial=2, registered_on=date(2005, 1, 1))
+    duplicate.record_death(basis("KT-1"), date(2020, 5, 1), None, TODAY)
+    with pytest.raises(RuleBroken, match="register the death on the survivor first"):
+        duplicate.merge_into(basis("GB-1"), survivor, TODAY)
+    survivor.record_death(basis("KT-2"), date(2020, 5, 1), None, TODAY)
+    duplicate.merge_into(basis("GB-1"), survivor, TODAY)
+    assert duplicate.status == "merged"
+
+
+def test_a_living_duplicate_merges_into_a_deceased_survivor() -> None:
+    survivor, duplicate = an(number_serial=1), an(number_serial=2, registered_on=date(2005, 1, 1))
+    survivor.record_death(basis("KT-1"), date(2020, 5, 1), None, TODAY)
+    duplicate.merge_into(basis("GB-1"), survivor, TODAY)
+    assert duplicate.status == "merged"
+    assert duplicate.cancelled_id_numbers == ["001090000002"]
+
+
+def test_the_merge_policy_keeps_the_only_number() -> None:
+    earliest_without = an(nationality=Nationality.UNDETERMINED, registered_on=date(1990, 3, 10))
+    later_numbered = an(number_serial=2, registered_on=date(2005, 1, 1))
+    decision = MERGE_POLICY.decide(earliest_without, later_numbered)
+    assert decision.survivor is later_numbered
+    with pytest.raises(RuleBroken, match="holds an ID number"):
+        later_numbered.merge_into(basis("GB-1"), earliest_without, TODAY)
+    earliest_without.merge_into(basis("GB-1"), later_numbered, TODAY)
+    assert later_numbered.id_number == "001090000002"
 
 
 def test_the_merge_policy_keeps_the_earliest_registration() -> None:

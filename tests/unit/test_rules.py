@@ -14,8 +14,10 @@ from domain.rules import (
     ChangeMustDifferFromRecord,
     DateCannotBeInFuture,
     LifeEventsMustFollowBirth,
-    MergeKeepsEarliestRecord,
+    MergeKeepsEarliestNumber,
+    MergeMustNotLoseADeath,
     NationalityEndsOnlyByRenunciation,
+    NewNumberCannotPrecedeRegistration,
     NoActOnDeceasedExceptCorrection,
     NoActOnMergedRecord,
     NoBirthBefore1900,
@@ -92,6 +94,8 @@ def test_each_field_has_its_own_kinds_of_change() -> None:
     assert broken(ChangeKindMustSuitField("sex", "change"))
     assert not broken(ChangeKindMustSuitField("sex", "redetermination"))
     assert broken(ChangeKindMustSuitField("born", "change"))
+    assert broken(ChangeKindMustSuitField("born", "supplement"))
+    assert not broken(ChangeKindMustSuitField("born", "correction"))
     assert not broken(ChangeKindMustSuitField("name", "change"))
 
 
@@ -135,10 +139,32 @@ def test_merged_records_take_no_acts_and_cannot_survive_a_merge() -> None:
 def test_a_merge_keeps_the_earliest_record() -> None:
     earlier = an(number_serial=1, registered_on=date(1990, 3, 10))
     later = an(number_serial=2, registered_on=date(2005, 1, 1))
-    assert broken(MergeKeepsEarliestRecord(earlier, later))
-    assert not broken(MergeKeepsEarliestRecord(later, earlier))
+    assert broken(MergeKeepsEarliestNumber(earlier, later))
+    assert not broken(MergeKeepsEarliestNumber(later, earlier))
     with pytest.raises(RuleBroken, match="merge 001090000002 into 001090000001"):
-        check(MergeKeepsEarliestRecord(earlier, later))
+        check(MergeKeepsEarliestNumber(earlier, later))
+
+
+def test_a_merge_keeps_the_number_over_an_earlier_record_without_one() -> None:
+    earlier_without = an(nationality=Nationality.UNDETERMINED, registered_on=date(1990, 3, 10))
+    later_numbered = an(number_serial=2, registered_on=date(2005, 1, 1))
+    assert broken(MergeKeepsEarliestNumber(later_numbered, earlier_without))
+    assert not broken(MergeKeepsEarliestNumber(earlier_without, later_numbered))
+    with pytest.raises(RuleBroken, match="holds an ID number"):
+        check(MergeKeepsEarliestNumber(later_numbered, earlier_without))
+
+
+def test_a_merge_must_not_lose_a_death() -> None:
+    living, deceased = an(number_serial=1), an(number_serial=2)
+    deceased.record_death(basis("KT-1"), date(2020, 5, 1), None, TODAY)
+    assert broken(MergeMustNotLoseADeath(deceased, living))
+    assert not broken(MergeMustNotLoseADeath(living, deceased))
+    assert not broken(MergeMustNotLoseADeath(living, an(number_serial=3)))
+
+
+def test_a_new_number_cannot_precede_the_birth_registration() -> None:
+    assert broken(NewNumberCannotPrecedeRegistration(date(2000, 1, 1), date(2000, 1, 2)))
+    assert not broken(NewNumberCannotPrecedeRegistration(date(2000, 1, 2), date(2000, 1, 2)))
 
 
 def test_one_number_per_person() -> None:
