@@ -178,10 +178,11 @@ class SupplementOnlyFillsEmptyField(Rule):
 #: every date of birth in full (YYYY-MM-DD), so `born` is never missing and a supplement of it
 #: is refused here rather than always failing `SupplementOnlyFillsEmptyField`.
 KINDS_BY_FIELD: dict[str, frozenset[str]] = {
-    "name": frozenset({"change", "correction", "supplement"}),
+    # A supplement fills an empty field: only the fields a birth may leave empty have one.
+    "name": frozenset({"change", "correction"}),
     "sex": frozenset({"redetermination", "correction"}),
     "born": frozenset({"correction"}),
-    "birth_province": frozenset({"correction", "supplement"}),
+    "birth_province": frozenset({"correction"}),
     "ethnicity": frozenset({"redetermination", "correction", "supplement"}),
     "nationality": frozenset({"change", "correction", "redetermination"}),
     "place_of_birth": frozenset({"correction", "supplement"}),

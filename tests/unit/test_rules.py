@@ -95,6 +95,9 @@ def test_each_field_has_its_own_kinds_of_change() -> None:
     assert not broken(ChangeKindMustSuitField("sex", "redetermination"))
     assert broken(ChangeKindMustSuitField("born", "change"))
     assert broken(ChangeKindMustSuitField("born", "supplement"))
+    assert broken(ChangeKindMustSuitField("name", "supplement"))  # always recorded
+    assert broken(ChangeKindMustSuitField("birth_province", "supplement"))
+    assert not broken(ChangeKindMustSuitField("place_of_birth", "supplement"))
     assert not broken(ChangeKindMustSuitField("born", "correction"))
     assert not broken(ChangeKindMustSuitField("name", "change"))
 
