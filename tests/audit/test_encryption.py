@@ -13,6 +13,7 @@ from typer.testing import Result
 from domain.application import CivilRegister
 from domain.bulk import importer_for
 from domain.errors import EventsUnreadable
+from domain.person import Person
 from domain.store import StoreURL
 from projections.audit import MerkleLogProjection
 from tests.audit.conftest import Invoke, birth
@@ -45,6 +46,15 @@ def _stored_bytes(url: str) -> bytes:
     return b"".join(topic.encode() + bytes(state) for topic, state in rows)
 
 
+def _a_secret_birth(store_url: str, clock: FixedClock) -> Person:
+    """Register the person whose data must not be stored in clear; the register is closed."""
+    register = CivilRegister(store_url, clock=clock)
+    try:
+        return register.register_birth(*birth(NAME, BORN, "KS-SECRET", sex="female")).person
+    finally:
+        register.close()
+
+
 def test_no_name_or_date_of_birth_is_stored_in_clear(
     store_url: str, clock: FixedClock, cipher_key: str
 ) -> None:
@@ -68,10 +78,7 @@ def test_the_merkle_log_verifies_without_the_key(
     cipher_key: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    register = CivilRegister(store_url, clock=clock)
-    act, basis = birth(NAME, BORN, "KS-SECRET", sex="female")
-    person = register.register_birth(act, basis).person
-    register.close()
+    person = _a_secret_birth(store_url, clock)
     assert cli("audit", "checkpoint", "--store", store_url).exit_code == 0
     proof = cli("audit", "prove", str(person.id), "--store", store_url)
     assert proof.exit_code == 0, proof.output
@@ -128,10 +135,7 @@ def test_proving_by_id_number_without_the_key_says_to_prove_by_uuid(
     cipher_key: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    register = CivilRegister(store_url, clock=clock)
-    act, basis = birth(NAME, BORN, "KS-SECRET", sex="female")
-    person = register.register_birth(act, basis).person
-    register.close()
+    person = _a_secret_birth(store_url, clock)
     assert person.id_number is not None
     assert cli("audit", "checkpoint", "--store", store_url).exit_code == 0
     monkeypatch.delenv("CIVLEDGER_CIPHER_KEY")
@@ -151,10 +155,7 @@ def test_readers_without_the_key_name_it_in_one_line(
     cipher_key: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    register = CivilRegister(store_url, clock=clock)
-    act, basis = birth(NAME, BORN, "KS-SECRET", sex="female")
-    person = register.register_birth(act, basis).person
-    register.close()
+    person = _a_secret_birth(store_url, clock)
     assert person.id_number is not None
     monkeypatch.delenv("CIVLEDGER_CIPHER_KEY")
     views = f"sqlite:///{tmp_path / 'views.sqlite'}"
@@ -185,9 +186,7 @@ def _positions(url: str) -> int:
 def test_a_writer_without_the_key_writes_nothing_into_an_encrypted_log(
     cli: Invoke, store_url: str, clock: FixedClock, cipher_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    register = CivilRegister(store_url, clock=clock)
-    register.register_birth(*birth(NAME, BORN, "KS-SECRET", sex="female"))
-    register.close()
+    _a_secret_birth(store_url, clock)
     # The read models are current, so the duplicate check decodes no event on its way.
     assert cli("projections", "catch-up", "--store", store_url).exit_code == 0
     before = _positions(store_url)

@@ -46,6 +46,14 @@ def start_import(source: Path, store_url: str) -> subprocess.Popen[bytes]:
     )
 
 
+def write_rows(path: Path, rows: list[dict[str, object]]) -> Path:
+    """Rows as a JSON Lines import file."""
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    return path
+
+
 def children_of(pid: int) -> list[int]:
     """Processes whose parent is `pid` (read from /proc)."""
     found = []
@@ -97,10 +105,7 @@ def test_an_import_killed_twice_and_resumed_records_every_row_exactly_once(
     store_url: str, tmp_path: Path
 ) -> None:
     rows = list(PopulationGenerator(2500, seed=21).rows())
-    source = tmp_path / "people.jsonl"
-    source.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
-    )
+    source = write_rows(tmp_path / "people.jsonl", rows)
     register = CivilRegister(store_url)
 
     first = kill_after(start_import(source, store_url), register, 0)
@@ -134,10 +139,7 @@ def test_ctrl_c_or_sigterm_stops_the_import_between_batches_and_a_rerun_complete
     store_url: str, tmp_path: Path, signal_number: int, code: int, said: str
 ) -> None:
     rows = list(PopulationGenerator(1500, seed=22).rows())
-    source = tmp_path / "people.jsonl"
-    source.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
-    )
+    source = write_rows(tmp_path / "people.jsonl", rows)
     register = CivilRegister(store_url)
     interrupted = start_import(source, store_url)
 
