@@ -82,6 +82,19 @@ def machine() -> dict[str, Any]:
     }
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes of this machine have spent busy since boot (Linux
+    /proc/stat: user, nice, system, irq and softirq time over every core), so that the
+    difference across a run counts the importing process, its workers and the database
+    server alike. 0.0 where /proc/stat cannot be read."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def spread(values: Sequence[float]) -> dict[str, float]:
     """Median, min and max of repeated measurements."""
     return {

@@ -18,6 +18,10 @@ For each run, on a fresh store:
              500 aggregates (what `save(*500)` sends, without the mapping);
   floor      only the pydantic work any import of this design must do: every row through its
              command model, every event built (validated) and serialised; nothing else.
+The machine's busy CPU time across the import (every process: importer, parse worker,
+database server) gives the import's CPU per event, and from it the cores the import would need
+to reach 0.40x raw and 4x save500 at that cost, were its work spread perfectly; the floor's
+rate gives the cores its pydantic work alone would need for the same.
 Figures are events per second; ratios are taken within a run, then summarised.
 
     python -m bench.import_bench [--people N] [--runs R] [--backends sqlite,postgres]
@@ -42,6 +46,7 @@ from bench.bulk_support import (
     create_database,
     drop_database,
     machine,
+    machine_busy_seconds,
     save_results,
     show,
     spread,
@@ -228,7 +233,9 @@ def one_run(backend: str, source: Path, batch: int, save1_people: int) -> dict[s
     try:
         url = fresh()
         register = CivilRegister(url)
+        busy = machine_busy_seconds()
         events, seconds = import_file(register, source, batch)
+        machine_cpu = machine_busy_seconds() - busy
         import_cpu = LAST_CPU[0]
         log = read_log(register)
         if len(log) != events:
@@ -294,10 +301,28 @@ def one_run(backend: str, source: Path, batch: int, save1_people: int) -> dict[s
         "write_lib": events / lib_seconds,
         "floor": events / floor_seconds,
     }
+    return figures(rates, events, seconds, import_cpu, machine_cpu)
+
+
+def figures(
+    rates: dict[str, float], events: int, seconds: float, import_cpu: float, machine_cpu: float
+) -> dict[str, float]:
+    """One run's rates, the ratios between them, and the import's CPU cost."""
+    # What the import costs the whole machine per event (importing process, parse worker,
+    # database server), and so how many cores it would need, at that cost and with perfect
+    # spreading, to run at the issue's two targets: 0.40x raw and 4x save(*500).
+    cpu_per_event = machine_cpu / events
     return {
         "events": events,
         "import_seconds": seconds,
         "import_events_per_cpu_second": events / import_cpu,
+        "import_machine_cpu_us_per_event": cpu_per_event * 1e6,
+        "import_cores_busy": machine_cpu / seconds,
+        "cores_for_040_raw": 0.40 * rates["raw"] * cpu_per_event,
+        "cores_for_4x_save500": 4 * rates["save500"] * cpu_per_event,
+        # The same for the pydantic floor alone (nothing decided, read or written).
+        "floor_cores_for_040_raw": 0.40 * rates["raw"] / rates["floor"],
+        "floor_cores_for_4x_save500": 4 * rates["save500"] / rates["floor"],
         **{f"{k}_events_per_s": v for k, v in rates.items()},
         "import_vs_raw": rates["import"] / rates["raw"],
         "import_vs_save500": rates["import"] / rates["save500"],
@@ -360,6 +385,12 @@ def main() -> None:
             print("  " + show(f"write_bulk / {key}", pick(f"write_bulk_vs_{key}"), "x", 2))
         print("  " + show("floor / raw", pick("floor_vs_raw"), "x", 2))
         print("  " + show("import / floor", pick("import_vs_floor"), "x", 2))
+        cpu = pick("import_machine_cpu_us_per_event")
+        print("  " + show("import CPU, whole machine", cpu, " us/event", 1))
+        print("  " + show("cores busy while importing", pick("import_cores_busy"), "", 2))
+        for key in ("040_raw", "4x_save500"):
+            print("  " + show(f"cores needed for {key}", pick(f"cores_for_{key}"), "", 1))
+            print("  " + show(f"  floor alone: {key}", pick(f"floor_cores_for_{key}"), "", 1))
     shutil.rmtree(source.parent, ignore_errors=True)
     print(f"\nwritten {save_results('import', results)}")
 
