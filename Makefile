@@ -42,6 +42,8 @@ bench-import: $(STAMP)
 	$(BIN)/python -m bench.latency_bench
 	$(BIN)/python -m bench.scale_bench --people 100000,1000000 --backend postgres
 
+# 10M people: run it against a server set up for a migration, named by CIVLEDGER_BENCH_POSTGRES
+# (docs/benchmarks.md, ## Scale); on PostgreSQL's default settings the import bends past 25M events.
 bench-large: $(STAMP)
 	$(BIN)/python -m bench.scale_bench --people 10000000 --backend postgres
 
