@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Protocol
 from uuid import UUID
 
@@ -80,7 +80,6 @@ def parse_timestamp(text: str, what: str = "timestamp") -> datetime:
 _CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-@lru_cache(maxsize=8192)  # an import repeats its clerks, offices, ethnicities and places
 def clean_text(text: str, what: str, max_length: int = 200) -> str:
     """NFC-normalise, trim and collapse inner spaces; empty or over-long text is bad input."""
     cleaned = text if text.isascii() else unicodedata.normalize("NFC", text)
@@ -183,14 +182,8 @@ class IdNumber:
         """The (province, century-and-sex, year) bucket; each holds 10^6 numbers."""
         return (self.province, self.century_sex, self.yy)
 
-    @cached_property
-    def _digits(self) -> str:
-        # Kept once composed: an import formats each new number several times (its claim
-        # id, the events, the person's state). Not a field, so equality and order ignore it.
-        return f"{self.province}{self.century_sex}{self.yy:02d}{self.serial:06d}"
-
     def __str__(self) -> str:
-        return self._digits
+        return f"{self.province}{self.century_sex}{self.yy:02d}{self.serial:06d}"
 
 
 PersonRef = IdNumber | UUID
