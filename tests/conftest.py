@@ -8,6 +8,7 @@ CIVLEDGER_REQUIRE_POSTGRES=1 (as in CI).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from domain.storage.postgres import AUDITOR_ROLE, CLERK_ROLE
 from domain.store import StoreURL
 
 ADMIN_URL = os.environ.get(
@@ -87,6 +89,31 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
         yield url
     finally:
         drop_database(postgres_admin_url, url)
+
+
+@pytest.fixture
+def role_cleanup(postgres_admin_url: str) -> Iterator[None]:
+    """Drop, after the test, the ledger's roles (`admin roles`) that it created. Roles belong
+    to the whole server, not to the test's database, so they would outlive it. Ask for this
+    fixture before `postgres_url`: it is then torn down after that database is dropped, when
+    the roles hold no privilege there any more. Roles that existed before the test, or that
+    another database still grants something to, are left alone."""
+    names = (CLERK_ROLE, AUDITOR_ROLE)
+    before = _existing_roles(postgres_admin_url, names)
+    yield
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        for role in _existing_roles(postgres_admin_url, names) - before:
+            # Another database (another test run's) may still grant it something.
+            with contextlib.suppress(psycopg.errors.DependentObjectsStillExist):
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def _existing_roles(admin_url: str, names: tuple[str, ...]) -> set[str]:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(names),)
+        ).fetchall()
+    return {str(row[0]) for row in rows}
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def as_role(url: str, role: str) -> str:
 
 
 @pytest.fixture
-def roles(cli: Invoke, postgres_url: str, clock: FixedClock) -> str:
+def roles(role_cleanup: None, cli: Invoke, postgres_url: str, clock: FixedClock) -> str:
     register = CivilRegister(postgres_url, clock=clock)
     register_people(register, 2)
     register.close()

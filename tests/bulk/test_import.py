@@ -339,7 +339,7 @@ def test_rows_may_name_people_by_id_number_or_uuid_as_a_clerk_does(
 
 @pytest.mark.postgres
 def test_a_role_that_may_not_lock_the_log_imports_through_the_definer_function(
-    postgres_url: str, tmp_path: Path
+    role_cleanup: None, postgres_url: str, tmp_path: Path
 ) -> None:
     assert run("admin", "roles", "--store", postgres_url).exit_code == 0
     as_clerk = postgres_url.replace("postgresql://postgres", "postgresql://civledger_clerk", 1)
