@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from domain.store import StoreURL
+from infrastructure.store_url import StoreURL
 
 ADMIN_URL = os.environ.get(
     "CIVLEDGER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"

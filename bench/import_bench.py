@@ -53,10 +53,10 @@ from bench.bulk_support import (
 )
 from cli.synthetic import PopulationGenerator
 from domain.aggregate import Aggregate
-from domain.application import CivilRegister
-from domain.bulk import Rejected, importer_for, numbered_lines, parse_row
+from application.register import CivilRegister
+from importer.pipeline import Rejected, importer_for, numbered_lines, parse_row
 from domain.events import ActRecorded, IdNumberClaimed, RegisterEvent
-from domain.mapper import encode_state
+from infrastructure.mapper import encode_state
 
 
 class Shell(Aggregate):

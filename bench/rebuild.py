@@ -40,9 +40,9 @@ from eventsourcing.projection import Projection, ProjectionRunner
 from psycopg import sql
 
 from bench.synthetic import write_log
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.events import PERSON_TOPICS, RegisterEvent
-from domain.store import StoreURL
+from infrastructure.store_url import StoreURL
 from domain.values import IdNumber
 from projections.engine import Engine
 from projections.people import PEOPLE, PeopleProjection

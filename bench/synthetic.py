@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.events import (
     ActRecorded,
     BirthRegistered,

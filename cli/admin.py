@@ -8,7 +8,7 @@ import typer
 
 from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, open_register
 from domain.errors import InvalidInput
-from domain.store import store_from_env
+from infrastructure.store_url import store_from_env
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
     def roles(store: StoreOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:
         """Create the PostgreSQL roles civledger_clerk (read and append) and civledger_auditor
         (read only) and grant them this database; run it as the tables' owner (idempotent)."""
-        from projections.audit import TABLES, MerkleLogProjection
+        from audit.log import TABLES, MerkleLogProjection
 
         if store_from_env(store).is_sqlite:
             raise InvalidInput(

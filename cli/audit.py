@@ -15,9 +15,9 @@ from typing import Annotated, Any
 import typer
 
 from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, note, open_register
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.errors import InvalidInput
-from domain.store import store_from_env
+from infrastructure.store_url import store_from_env
 from domain.values import parse_date
 
 CheckpointFileOpt = Annotated[
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Extend the Merkle log to the last event; print {"size", "root", "at"} to keep
         outside the database."""
-        from projections.audit import MerkleLogProjection
+        from audit.log import MerkleLogProjection
 
         outcome = MerkleLogProjection(open_existing(store)).checkpoint()
         if not outcome.stored:
@@ -91,8 +91,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Recompute the Merkle log from the events as stored and compare it with the stored
         checkpoints and with --checkpoint; exit 5 naming the first position that differs."""
-        from projections.audit import MerkleLogProjection
-        from projections.proofs import Checkpoint
+        from audit.log import MerkleLogProjection
+        from audit.proofs import Checkpoint
 
         trusted = None
         if checkpoint is not None:
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print inclusion proofs of every event of a person against the latest checkpoint
         (a JSON document to save and check with `audit check-proof`)."""
-        from projections.audit import MerkleLogProjection
+        from audit.log import MerkleLogProjection
 
         proofs = MerkleLogProjection(open_existing(store)).prove(id)
         if proofs.pending:
@@ -151,8 +151,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Verify a saved proof offline, with no database; with --checkpoint, also require
         that the proof is against that checkpoint."""
-        from projections.proofs import Checkpoint
-        from projections.proofs import check_proof as check
+        from audit.proofs import Checkpoint
+        from audit.proofs import check_proof as check
 
         trusted = None
         if checkpoint is not None:
@@ -190,7 +190,7 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """Who recorded what: every person event in log order, with clerk, office and times."""
-        from projections.audit import MerkleLogProjection
+        from audit.log import MerkleLogProjection
 
         day = parse_date(since, "--since") if since is not None else None
         entries = MerkleLogProjection(open_existing(store)).audit_trail(clerk, office, day)

@@ -187,7 +187,7 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """Import acts in bulk: each row is judged as a clerk's act; re-runs append nothing."""
-        from domain.bulk import ImportTally, Rejected, importer_for, numbered_lines
+        from importer.pipeline import ImportTally, Rejected, importer_for, numbered_lines
 
         if batch < 1:
             raise InvalidInput(f"--batch must be at least 1, got {batch}")

@@ -22,7 +22,7 @@ from cli.runtime import (
     open_reader,
     open_register,
 )
-from domain.application import ActOutcome
+from application.register import ActOutcome
 from domain.commands import (
     ChangeRecord,
     MergeDuplicate,

@@ -22,6 +22,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from cli import admin, audit, bulk, clerk, projections
+from cli.errors import exit_code_of
 from cli.runtime import Terminated, debug_enabled, request_stop
 from domain.errors import CivledgerError
 
@@ -72,7 +73,7 @@ class OneLineErrors(TyperGroup):
         except CivledgerError as error:
             if debug_enabled():
                 traceback.print_exc()
-            _fail(error.message, error.exit_code)
+            _fail(error.message, exit_code_of(error))
         except NoArgsIsHelpError as shown:
             typer.echo(shown.ctx.get_help() if shown.ctx else shown.format_message())
             sys.exit(0)

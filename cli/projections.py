@@ -26,7 +26,7 @@ from cli.runtime import (
     note,
 )
 from domain.errors import InvalidInput
-from domain.store import store_from_env
+from infrastructure.store_url import store_from_env
 from domain.values import clean_text, parse_date, parse_person_ref, parse_province
 from projections.engine import BATCH_SIZE, PROJECTION_NAMES, Engine
 from projections.queries import FIND_LIMIT, ReadModels

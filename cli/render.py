@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.application import HistoryEntry
+from application.register import HistoryEntry
 from domain.policies import DEFAULT_LATE_AFTER_DAYS, LateRegistration
 from domain.reference import REFERENCE
 

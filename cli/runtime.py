@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import Clerking
 from domain.errors import InvalidInput
-from domain.store import store_from_env
+from infrastructure.store_url import store_from_env
 
 _debug = False
 

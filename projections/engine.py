@@ -26,8 +26,9 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from domain.collector import fewer_collections
-from domain.errors import InvalidInput, StoreUnavailable
+from infrastructure.collector import fewer_collections
+from domain.errors import InvalidInput
+from infrastructure.errors import StoreUnavailable
 from domain.events import RegisterEvent
 from projections.id_registry import IdRegistryProjection
 from projections.people import PeopleProjection

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import CivledgerError
-from domain.store import StoreURL
+from infrastructure.store_url import StoreURL
 from domain.values import IdNumber, PersonRef, fold_name
 from projections.engine import Engine
 from projections.id_registry import ID_NUMBERS

@@ -7,11 +7,11 @@ from time import perf_counter
 
 from eventsourcing.persistence import Notification, PersistenceError
 
-from domain.application import CivilRegister
-from domain.errors import StoreUnavailable
+from application.register import CivilRegister
+from infrastructure.errors import StoreUnavailable
 from domain.events import RegisterEvent
-from domain.mapper import decode_stored
-from domain.store import StoreURL
+from infrastructure.mapper import decode_stored
+from infrastructure.store_url import StoreURL
 from projections.views import one_line
 
 

@@ -20,8 +20,8 @@ from typing import Any, cast
 import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
-from domain.errors import StoreUnavailable
-from domain.store import StoreURL
+from infrastructure.errors import StoreUnavailable
+from infrastructure.store_url import StoreURL
 from projections.tables import TRACKING_TABLE, Table
 
 Key = str | tuple[str, ...]

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from domain.storage.postgres import AUDITOR_ROLE, CLERK_ROLE
-from domain.store import StoreURL
+from infrastructure.postgres import AUDITOR_ROLE, CLERK_ROLE
+from infrastructure.store_url import StoreURL
 
 ADMIN_URL = os.environ.get(
     "CIVLEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import Clerking, RecordDeath, RegisterBirth
-from domain.store import StoreURL
+from infrastructure.store_url import StoreURL
 
 CLERK_ENV = {"CIVLEDGER_CLERK": "Lê Thị Lan", "CIVLEDGER_OFFICE": "HN-BADINH"}
 

@@ -7,8 +7,8 @@ import sqlite3
 import psycopg
 import pytest
 
-from domain.application import CivilRegister
-from projections.audit import CHECKPOINTS, LEAVES, NODES, MerkleLogProjection
+from application.register import CivilRegister
+from audit.log import CHECKPOINTS, LEAVES, NODES, MerkleLogProjection
 from tests.audit.conftest import events_table, execute_raw, position_column, register_people
 from tests.conftest import FixedClock
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from tests.audit.conftest import Invoke, birth, register_people
 from tests.conftest import FixedClock
 

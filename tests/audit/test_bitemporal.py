@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.errors import UnknownPerson
 from tests.audit.conftest import Invoke, birth, record_death
 from tests.conftest import FixedClock

@@ -10,12 +10,12 @@ import pytest
 from eventsourcing.cipher import AESCipher
 from typer.testing import Result
 
-from domain.application import CivilRegister
-from domain.bulk import importer_for
-from domain.errors import EventsUnreadable
+from application.register import CivilRegister
+from importer.pipeline import importer_for
+from infrastructure.errors import EventsUnreadable
 from domain.person import Person
-from domain.store import StoreURL
-from projections.audit import MerkleLogProjection
+from infrastructure.store_url import StoreURL
+from audit.log import MerkleLogProjection
 from tests.audit.conftest import Invoke, birth
 from tests.conftest import FixedClock
 

@@ -14,10 +14,10 @@ from eventsourcing.persistence import StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.application import CivilRegister
-from projections.audit import MerkleLogProjection
-from projections.merkle import MemoryTree
-from projections.proofs import EventLeaf, check_proof
+from application.register import CivilRegister
+from audit.log import MerkleLogProjection
+from audit.merkle import MemoryTree
+from audit.proofs import EventLeaf, check_proof
 from tests.audit.conftest import register_people
 from tests.conftest import FixedClock
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.merkle import (
+from audit.merkle import (
     EMPTY_ROOT,
     CompactRange,
     MemoryTree,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from projections.merkle import ProofError, verify_consistency, verify_inclusion
+from audit.merkle import ProofError, verify_consistency, verify_inclusion
 
 VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "rfc9162"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from domain.application import CivilRegister
-from domain.errors import StoreUnavailable
-from domain.store import StoreURL
-from projections.audit import MerkleLogProjection
+from application.register import CivilRegister
+from infrastructure.errors import StoreUnavailable
+from infrastructure.store_url import StoreURL
+from audit.log import MerkleLogProjection
 from tests.audit.conftest import Invoke, birth, register_people
 from tests.conftest import FixedClock
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.application import CivilRegister
-from domain.store import StoreURL
-from projections.audit import MerkleLogProjection
+from application.register import CivilRegister
+from infrastructure.store_url import StoreURL
+from audit.log import MerkleLogProjection
 from tests.audit.conftest import (
     Invoke,
     disable_append_only,

@@ -10,7 +10,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from cli.main import app
-from domain.application import CivilRegister
+from application.register import CivilRegister
 
 BIRTH_OFFICE = "UBND phường Cửa Nam, Hà Nội"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cli.synthetic import DENSE, PopulationGenerator
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from tests.bulk.helpers import (
     BIRTH_OFFICE,
     birth_ref,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from domain.application import CivilRegister
-from domain.bulk import Rejected, Serials, importer_for, numbered_lines
+from application.register import CivilRegister
+from importer.pipeline import Rejected, Serials, importer_for, numbered_lines
 
 
 class ScriptedSerials(Serials):

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from cli.synthetic import PopulationGenerator
-from domain import bulk, parse_worker
-from domain.application import CivilRegister
-from domain.bulk import Rejected, importer_for, numbered_lines, parse_chunk
-from domain.errors import WorkerFailed
+from importer import parse_worker
+from importer import pipeline as bulk
+from application.register import CivilRegister
+from importer.pipeline import Rejected, importer_for, numbered_lines, parse_chunk
+from infrastructure.errors import WorkerFailed
 from tests.bulk.helpers import BIRTH_OFFICE, birth_ref, ledger_topics, row, run, write_lines
 
 CLERK = {"clerk": "Trần Thị Hoa", "office": BIRTH_OFFICE}

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli.synthetic import PopulationGenerator
-from domain.application import CivilRegister
-from domain.bulk import ImportTally, Rejected, importer_for, numbered_lines
+from application.register import CivilRegister
+from importer.pipeline import ImportTally, Rejected, importer_for, numbered_lines
 from domain.commands import Clerking, RecordDeath
 from domain.events import BirthRegistered
 from domain.registry import person_id_for_birth

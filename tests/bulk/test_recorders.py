@@ -20,9 +20,9 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.tests import persistence as library
 
-from domain.storage.postgres import LedgerPostgresApplicationRecorder
-from domain.storage.sqlite import LedgerSQLiteApplicationRecorder, LedgerSQLiteDatastore
-from domain.store import StoreURL
+from infrastructure.postgres import LedgerPostgresApplicationRecorder
+from infrastructure.sqlite import LedgerSQLiteApplicationRecorder, LedgerSQLiteDatastore
+from infrastructure.store_url import StoreURL
 from tests.conftest import (
     ADMIN_URL,
     REQUIRE_POSTGRES,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cli.synthetic import PopulationGenerator
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from tests.bulk.helpers import ledger_topics
 
 ROOT = Path(__file__).resolve().parents[2]

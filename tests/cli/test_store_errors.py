@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from domain.store import StoreURL
+from infrastructure.store_url import StoreURL
 
 CLERK = {"CIVLEDGER_CLERK": "Lê Thị Lan", "CIVLEDGER_OFFICE": "HN-BADINH"}
 HIDDEN = "s3cret"

@@ -8,7 +8,7 @@ import time
 
 from eventsourcing.persistence import PersistenceError
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import RegisterBirth
 from domain.registry import act_id, claim_id, person_id_for_birth
 from tests.faults.conftest import civledger

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from tests.faults.cluster import Cluster
 from tests.faults.conftest import birth_args, civledger, start_civledger
 from tests.faults.invariants import (

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from tests.faults.cluster import Cluster
 from tests.faults.conftest import ROOT, birth_args, civledger, clerk_env, start_civledger
 from tests.faults.invariants import birth_state, log_positions
@@ -30,7 +30,7 @@ from tests.faults.test_connection_cut import (
 WRITER = textwrap.dedent(
     """
     import itertools, sys
-    from domain.application import CivilRegister
+    from application.register import CivilRegister
     from domain.commands import Clerking, RegisterBirth
     from tests.faults.conftest import birth_of
 

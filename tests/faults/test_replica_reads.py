@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import Clerking, RecordDeath
 from tests.faults.cluster import Cluster
 from tests.faults.conftest import civledger, running_cluster

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import Clerking, RegisterBirth
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 BIRTHS_WORKER = textwrap.dedent(
     """
     import json, sys
-    from domain.application import CivilRegister
+    from application.register import CivilRegister
     from domain.commands import Clerking, RegisterBirth
     url, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     register = CivilRegister(url)
@@ -34,7 +34,7 @@ BIRTHS_WORKER = textwrap.dedent(
 DEATH_WORKER = textwrap.dedent(
     """
     import sys
-    from domain.application import CivilRegister
+    from application.register import CivilRegister
     from domain.commands import Clerking, RecordDeath
     from domain.errors import RuleBroken
     url, number, worker = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import Clerking, RecordDeath, RegisterBirth
-from domain.errors import StoreUnavailable, UnknownPerson
-from domain.store import StoreURL
+from infrastructure.errors import StoreUnavailable
+from domain.errors import UnknownPerson
+from infrastructure.store_url import StoreURL
 from tests.conftest import FixedClock
 
 

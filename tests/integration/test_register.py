@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import (
     ChangeRecord,
     Clerking,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import (
     ChangeRecord,
     Clerking,

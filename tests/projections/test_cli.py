@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from domain.store import StoreURL
+from infrastructure.store_url import StoreURL
 
 #: Runs `civledger ARGS` in-process; `env` adds to the clerk's environment.
 Invoke = Callable[..., Result]

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bench.synthetic import write_log
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import Clerking, RegisterBirth
 from projections.engine import PROJECTION_NAMES, Engine
 from projections.views import ViewDatabase

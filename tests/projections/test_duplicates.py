@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import Clerking, RegisterBirth
 from domain.errors import RuleBroken
 from domain.rules import BirthMustNotDuplicateAPerson

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.values import IdNumber
 from projections.engine import Engine
 from projections.people import PEOPLE, person_document

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.errors import CivledgerError
 from domain.events import NationalityDetermined, RecordChanged
 from projections.engine import all_projections

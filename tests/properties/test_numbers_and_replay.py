@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.mapper import decode_state, encode_state
+from infrastructure.mapper import decode_state, encode_state
 from domain.person import Person
 from domain.reference import REFERENCE
 from domain.registry import draw_number

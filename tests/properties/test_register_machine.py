@@ -23,7 +23,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from domain.application import CivilRegister
+from application.register import CivilRegister
 from domain.commands import (
     ChangeRecord,
     Clerking,

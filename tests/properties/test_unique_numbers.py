@@ -24,9 +24,9 @@ from uuid import UUID
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
-from domain import bulk
-from domain.application import CivilRegister
-from domain.bulk import importer_for, numbered_lines
+from importer import pipeline as bulk
+from application.register import CivilRegister
+from importer.pipeline import importer_for, numbered_lines
 from domain.commands import ChangeRecord, Clerking, MergeDuplicate, RegisterBirth
 from domain.errors import InvalidInput, RuleBroken
 from domain.events import IdNumberAssigned

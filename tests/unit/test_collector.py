@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from domain.collector import fewer_collections
+from infrastructure.collector import fewer_collections
 
 
 def test_settings_hold_during_a_job_and_are_restored_after() -> None:

@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain import mapper
+from infrastructure import mapper
 from domain.events import EVENTS_BY_TOPIC, IdNumberAssigned
-from domain.mapper import decode_state, encode_state
+from infrastructure.mapper import decode_state, encode_state
 from domain.registry import NAMESPACE_ACT, NAMESPACE_CLAIM, NAMESPACE_PERSON, uuid5_of
 from tests.unit.factories import NOW
 

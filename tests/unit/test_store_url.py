@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import InvalidInput
-from domain.store import StoreURL, redact_url
+from infrastructure.store_url import StoreURL, redact_url
 
 HIDDEN = "s3cret"
 

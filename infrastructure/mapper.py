@@ -20,7 +20,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 
-from domain.errors import EventsUnreadable
+from infrastructure.errors import EventsUnreadable
 from domain.events import EVENTS_BY_TOPIC, RegisterEvent
 
 _OUTSIDE_STATE = {"originator_id", "originator_version"}

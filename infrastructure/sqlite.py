@@ -23,7 +23,7 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 
-from domain.errors import StoreUnavailable
+from infrastructure.errors import StoreUnavailable
 
 APPEND_ONLY_MESSAGE = "civledger: the event log is append-only"
 

@@ -1,6 +1,6 @@
-"""A bulk import's parse worker: `python -m domain.parse_worker`, started by `domain.bulk`.
+"""A bulk import's parse worker: `python -m importer.parse_worker`, started by `importer.pipeline`.
 
-It reads chunks of numbered lines from stdin and writes back, for each, what `domain.bulk`
+It reads chunks of numbered lines from stdin and writes back, for each, what `importer.pipeline`
 makes of them in the importing process itself: the rows that passed the command models and
 the rows they rejected. Both directions are frames: an 8-byte big-endian length, then a
 pickle. It parses one chunk at a time and exits when stdin ends, so it never outlives the
@@ -40,8 +40,8 @@ def receive(stream: BinaryIO) -> Any | None:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's
-    from domain.bulk import parse_chunk
-    from domain.collector import fewer_collections
+    from importer.pipeline import parse_chunk
+    from infrastructure.collector import fewer_collections
 
     with fewer_collections():
         while (lines := receive(sys.stdin.buffer)) is not None:

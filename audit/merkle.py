@@ -6,7 +6,7 @@ SHA-256(""), and a tree of n > 1 leaves splits at k, the largest power of two be
 
 The proofs are built from *perfect subtrees*: the node at (level, index) covers the aligned
 leaves [index * 2**level, (index + 1) * 2**level). A log that stores every perfect subtree once
-it is complete (see `projections.audit`) can answer any root or proof with O(log n) lookups,
+it is complete (see `audit.log`) can answer any root or proof with O(log n) lookups,
 and an append costs O(log n) hashes at most (one on average). Every range that the RFC's
 PATH and SUBPROOF algorithms need is an aligned range, so it is a right fold of at most
 log2(n) perfect subtrees; `inclusion_ranges` and `consistency_ranges` list those ranges, so a

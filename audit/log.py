@@ -27,13 +27,15 @@ from eventsourcing.persistence import PersistenceError
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from domain.application import CivilRegister
-from domain.errors import EventsUnreadable, LedgerTampered, RuleBroken, StoreUnavailable
+from application.register import CivilRegister
+from infrastructure.errors import EventsUnreadable, StoreUnavailable
+from audit.errors import LedgerTampered
+from domain.errors import RuleBroken
 from domain.events import PERSON_TOPICS, PersonEvent
 from domain.policies import LateRegistration
-from domain.store import PositionedRecorder
+from infrastructure.store_url import PositionedRecorder
 from domain.values import REGISTER_TIMEZONE, PersonRef
-from projections.merkle import (
+from audit.merkle import (
     CompactRange,
     NodeId,
     ProofError,
@@ -44,7 +46,7 @@ from projections.merkle import (
     root_nodes,
     verify_inclusion,
 )
-from projections.proofs import (
+from audit.proofs import (
     Checkpoint,
     ConsistencyProof,
     EventLeaf,

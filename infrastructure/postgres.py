@@ -24,7 +24,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 
-from domain.errors import OutcomeUnknown
+from infrastructure.errors import OutcomeUnknown
 
 APPEND_ONLY_MESSAGE = "civledger: the event log is append-only"
 #: Roles made by `civledger admin roles`: clerks read and append, auditors only read.

@@ -17,11 +17,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from domain.errors import InvalidInput, StoreUnavailable
+from domain.errors import InvalidInput
+from infrastructure.errors import StoreUnavailable
 
 DEFAULT_STORE = "sqlite:///civledger.sqlite"
-SQLITE_MODULE = "domain.storage.sqlite:LedgerSQLiteFactory"
-POSTGRES_MODULE = "domain.storage.postgres:LedgerPostgresFactory"
+SQLITE_MODULE = "infrastructure.sqlite:LedgerSQLiteFactory"
+POSTGRES_MODULE = "infrastructure.postgres:LedgerPostgresFactory"
 
 #: The store's numeric settings, in whole seconds: each environment variable and its default.
 CONNECT_TIMEOUT_VAR = "CIVLEDGER_CONNECT_TIMEOUT"

@@ -36,9 +36,9 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError, StoredEvent
 
-from domain import parse_worker
+from importer import parse_worker
 from domain.aggregate import ActBasis
-from domain.collector import fewer_collections
+from infrastructure.collector import fewer_collections
 from domain.commands import (
     ACT_COMMANDS,
     ChangeRecord,
@@ -54,10 +54,9 @@ from domain.errors import (
     InvalidInput,
     ReferenceConflict,
     RuleBroken,
-    StoreUnavailable,
     UnknownPerson,
-    WorkerFailed,
 )
+from infrastructure.errors import StoreUnavailable, WorkerFailed
 from domain.events import BirthRegistered, IdNumberAssignedReason, RegisterEvent
 from domain.person import Person
 from domain.registry import (
@@ -80,7 +79,7 @@ from domain.values import (
 )
 
 if TYPE_CHECKING:
-    from domain.application import CivilRegister
+    from application.register import CivilRegister
 
 #: Fields of a row that name a person: an ID number, a person UUID or a birth act.
 PERSON_FIELDS = ("person", "into", "father", "mother")
@@ -886,7 +885,7 @@ def _parsed_chunks(
 ) -> Generator[_Parsed, None, None]:
     """Parse chunks of lines, yielding them in file order.
 
-    With workers, rows are validated in other processes (`domain.parse_worker`, the same
+    With workers, rows are validated in other processes (`importer.parse_worker`, the same
     `parse_chunk`) while the chunk before them is decided: each worker holds one chunk at a
     time, and the oldest is taken back first. The first chunk is parsed here while the
     workers start; a file of one chunk starts none. Closing the generator stops them.
@@ -923,7 +922,7 @@ class _ParseWorkers:
     def __init__(self, count: int) -> None:
         # `-P`: not the working directory's packages but this process's own `domain`, found
         # where this module was loaded from.
-        command = [sys.executable, "-P", "-m", "domain.parse_worker"]
+        command = [sys.executable, "-P", "-m", "importer.parse_worker"]
         root = str(Path(__file__).resolve().parent.parent)
         path = os.environ.get("PYTHONPATH")
         env = {k: v for k, v in os.environ.items() if k not in WORKER_WITHOUT}

@@ -37,10 +37,11 @@ from domain.commands import (
     RegisterBirth,
     RenounceNationality,
 )
-from domain.duplicates import PossibleDuplicates
-from domain.errors import ReferenceConflict, RuleBroken, StoreUnavailable, UnknownPerson
+from application.ports import PossibleDuplicates
+from domain.errors import ReferenceConflict, RuleBroken, UnknownPerson
+from infrastructure.errors import StoreUnavailable
 from domain.events import BirthRegistered, IdNumberAssignedReason, RegisterEvent
-from domain.mapper import decode_stored
+from infrastructure.mapper import decode_stored
 from domain.person import Person
 from domain.registry import (
     IdNumberClaim,
@@ -52,7 +53,7 @@ from domain.registry import (
     person_id_for_birth,
 )
 from domain.rules import BirthMustNotDuplicateAPerson, check
-from domain.store import PositionedRecorder, StoreURL, store_from_env
+from infrastructure.store_url import PositionedRecorder, StoreURL, store_from_env
 from domain.timeline import Viewpoint
 from domain.values import Clock, IdNumber, PersonRef, SystemClock, parse_person_ref, today_of
 
@@ -85,7 +86,7 @@ class CivilRegister(Application[UUID]):
 
     name = "civledger"
     env = {  # noqa: RUF012 (the library reads this class attribute)
-        "MAPPER_TOPIC": "domain.mapper:EventMapper",
+        "MAPPER_TOPIC": "infrastructure.mapper:EventMapper",
         "CREATE_TABLE": "no",
     }
 

@@ -1,0 +1,1 @@
+"""The application layer: each act decided once, through a port for state."""
