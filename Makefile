@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 check: lint test
 
@@ -53,7 +54,7 @@ SOAK_SECONDS ?= 60
 .PHONY: soak faults
 
 soak: $(STAMP)
-	$(BIN)/python bench/soak --seconds $(SOAK_SECONDS)
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS)
 
 # The fault-injection suite alone (real process faults on a local cluster; docs/operations.md).
 faults: $(STAMP)

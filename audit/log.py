@@ -13,28 +13,16 @@ A leaf hashes the state bytes as stored, so verification needs no cipher key.
 
 from __future__ import annotations
 
-import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Protocol, cast
 from uuid import UUID
 
-import psycopg
-from eventsourcing.persistence import PersistenceError
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
 
-from application.register import CivilRegister
-from infrastructure.errors import EventsUnreadable, StoreUnavailable
 from audit.errors import LedgerTampered
-from domain.errors import RuleBroken
-from domain.events import PERSON_TOPICS, PersonEvent
-from domain.policies import LateRegistration
-from infrastructure.store_url import PositionedRecorder
-from domain.values import REGISTER_TIMEZONE, PersonRef
 from audit.merkle import (
     CompactRange,
     NodeId,
@@ -54,12 +42,22 @@ from audit.proofs import (
     InclusionProofs,
     b64,
 )
+from domain.errors import RuleBroken, UnknownPerson
+from domain.events import RegisterEvent
+from domain.registry import IdNumberClaim, claim_id
+from domain.values import Clock, IdNumber, PersonRef, SystemClock, parse_person_ref
+from infrastructure.dialect import POSTGRES, SQLITE, Dialect
+from infrastructure.errors import EventsUnreadable, store_errors
+from infrastructure.eventlog import ReadsEvents
+from infrastructure.store_url import PositionedRecorder
 
 LEAVES = "civledger_merkle_leaves"
 NODES = "civledger_merkle_nodes"
 CHECKPOINTS = "civledger_merkle_checkpoints"
 TABLES = (LEAVES, NODES, CHECKPOINTS)
 APPEND_ONLY_MESSAGE = "civledger: the Merkle log is append-only"
+#: The PostgreSQL trigger function that refuses changes to the log's tables.
+REFUSE_FUNCTION = "civledger_merkle_refuse_change"
 #: Events per transaction when the log catches up, and per read when it is verified.
 BATCH_SIZE = 1000
 #: Key of the PostgreSQL advisory lock that serialises appends to the Merkle log.
@@ -80,20 +78,39 @@ class Cursor(Protocol):
 
 
 class _Backend(ABC):
-    """The few statements that differ between SQLite and PostgreSQL."""
+    """The few statements that differ between SQLite and PostgreSQL: the dialect's, and how
+    a transaction on the event log's own connections is opened."""
 
-    blob = "BLOB"
-    bigint = "INTEGER"
+    dialect: Dialect
 
-    def __init__(self, register: CivilRegister) -> None:
-        self.recorder = cast(Any, register.recorder)
+    def __init__(self, log: ReadsEvents) -> None:
+        self.recorder = cast(Any, log.recorder)
         self.events_table: str = self.recorder.events_table_name
 
+    @property
+    def blob(self) -> str:
+        return self.dialect.blob
+
+    @property
+    def bigint(self) -> str:
+        return self.dialect.bigint
+
     def table(self, name: str) -> str:
-        return name
+        return self.dialect.qualified(name, self.schema)
+
+    @property
+    def schema(self) -> str | None:
+        return None
 
     def q(self, statement: str) -> str:
-        return statement
+        return self.dialect.q(statement)
+
+    def has_tables(self, cur: Cursor) -> bool:
+        def query(statement: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+            cur.execute(statement, params)
+            return cast(Sequence[Sequence[Any]], cur.fetchall())
+
+        return self.dialect.count_tables(query, [self.table(t) for t in TABLES]) == len(TABLES)
 
     @abstractmethod
     def read(self) -> AbstractContextManager[Cursor]: ...
@@ -102,15 +119,13 @@ class _Backend(ABC):
     def write(self) -> AbstractContextManager[Cursor]: ...
 
     @abstractmethod
-    def has_tables(self, cur: Cursor) -> bool: ...
-
-    @abstractmethod
     def can_write(self) -> bool: ...
 
     @abstractmethod
     def events_after(self, cur: Cursor, position: int, limit: int) -> list[EventRow]: ...
 
     def create_statements(self) -> list[str]:
+        """The log's tables and their append-only triggers (idempotent)."""
         return [
             f"CREATE TABLE IF NOT EXISTS {self.table(LEAVES)} (leaf_index {self.bigint} "
             f"PRIMARY KEY, position {self.bigint} NOT NULL UNIQUE, leaf_hash {self.blob} "
@@ -120,10 +135,15 @@ class _Backend(ABC):
             "PRIMARY KEY (level, node_index))",
             f"CREATE TABLE IF NOT EXISTS {self.table(CHECKPOINTS)} (tree_size {self.bigint} "
             f"PRIMARY KEY, root_hash {self.blob} NOT NULL, made_at TEXT NOT NULL)",
+            *self.dialect.append_only(
+                TABLES, APPEND_ONLY_MESSAGE, schema=self.schema, function=REFUSE_FUNCTION
+            ),
         ]
 
 
 class _SQLite(_Backend):
+    dialect = SQLITE
+
     def read(self) -> AbstractContextManager[Cursor]:
         return cast(
             AbstractContextManager[Cursor], self.recorder.datastore.transaction(commit=False)
@@ -141,13 +161,6 @@ class _SQLite(_Backend):
                 raise
             conn.commit()
 
-    def has_tables(self, cur: Cursor) -> bool:
-        cur.execute(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?)",
-            TABLES,
-        )
-        return bool(cur.fetchone()[0] == len(TABLES))
-
     def can_write(self) -> bool:
         return True
 
@@ -162,31 +175,13 @@ class _SQLite(_Backend):
             for row in cur.fetchall()
         ]
 
-    def create_statements(self) -> list[str]:
-        statements = super().create_statements()
-        for table in TABLES:
-            for operation in ("UPDATE", "DELETE"):
-                statements.append(
-                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{operation.lower()} "
-                    f"BEFORE {operation} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
-                )
-        return statements
-
 
 class _Postgres(_Backend):
-    blob = "bytea"
-    bigint = "bigint"
+    dialect = POSTGRES
 
-    def __init__(self, register: CivilRegister) -> None:
-        super().__init__(register)
-        self.schema: str = self.recorder.datastore.schema
-
-    def table(self, name: str) -> str:
-        return SQL("{}.{}").format(Identifier(self.schema), Identifier(name)).as_string()
-
-    def q(self, statement: str) -> str:
-        return statement.replace("?", "%s")
+    @property
+    def schema(self) -> str | None:
+        return cast(str, self.recorder.datastore.schema)
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
@@ -209,13 +204,6 @@ class _Postgres(_Backend):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             yield cur
 
-    def has_tables(self, cur: Cursor) -> bool:
-        cur.execute(
-            "SELECT COUNT(to_regclass(name)) FROM unnest(%s::text[]) AS name",
-            ([self.table(t) for t in TABLES],),
-        )
-        return bool(cur.fetchone()[0] == len(TABLES))
-
     def can_write(self) -> bool:
         with self.read() as cur:
             if self.has_tables(cur):
@@ -237,27 +225,9 @@ class _Postgres(_Backend):
         )
         return [(row[0], row[1], row[2], row[3], as_stored(row[4])) for row in cur.fetchall()]
 
-    def create_statements(self) -> list[str]:
-        statements = super().create_statements()
-        function = self.table("civledger_merkle_refuse_change")
-        statements.append(
-            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE} (% refused)', TG_OP "
-            "USING ERRCODE = 'insufficient_privilege'; END $$"
-        )
-        for table in TABLES:
-            qualified = self.table(table)
-            statements += [
-                f"CREATE OR REPLACE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE "
-                f"ON {qualified} FOR EACH ROW EXECUTE FUNCTION {function}()",
-                f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE "
-                f"ON {qualified} FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
-            ]
-        return statements
 
-
-def _backend(register: CivilRegister) -> _Backend:
-    return _SQLite(register) if register.store.is_sqlite else _Postgres(register)
+def _backend(log: ReadsEvents) -> _Backend:
+    return _SQLite(log) if log.store.is_sqlite else _Postgres(log)
 
 
 # ------------------------------------------------------------------------- results
@@ -293,44 +263,28 @@ class Verification:
         }
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    position: int
-    event: PersonEvent
-    late: bool
-
-    def document(self) -> dict[str, Any]:
-        event = self.event
-        return {
-            "position": self.position,
-            "type": type(event).__name__,
-            "person_id": str(event.originator_id),
-            "version": event.originator_version,
-            "recorded_at": event.recorded_at.isoformat(),
-            "occurred_on": event.occurred_on.isoformat(),
-            "clerk": event.clerk,
-            "office": event.office,
-            "reference": event.reference,
-            "late": self.late,
-        }
-
-
 # ---------------------------------------------------------------------- projection
 
 
 class MerkleLogProjection:
     """Keeps the Merkle log of one register current, and answers from it."""
 
-    def __init__(self, register: CivilRegister, batch_size: int = BATCH_SIZE) -> None:
-        self.register = register
-        self.backend = _backend(register)
+    def __init__(
+        self, log: ReadsEvents, batch_size: int = BATCH_SIZE, clock: Clock | None = None
+    ) -> None:
+        """The Merkle log beside `log`'s events: an `EventLog` opened for reading, or the write
+        side's register. Checkpoints are dated by `clock`: by default the register's own, or
+        the system's."""
+        self.log = log
+        self.backend = _backend(log)
         self.batch_size = batch_size
+        self.clock: Clock = clock or cast(Clock, getattr(log, "clock", None) or SystemClock())
 
     # ------------------------------------------------------------- maintenance
 
     def ensure_tables(self) -> None:
         """Create the log's tables and their append-only triggers (idempotent)."""
-        with _store_errors(), self.backend.write() as cur:
+        with store_errors(), self.backend.write() as cur:
             for statement in self.backend.create_statements():
                 cur.execute(statement)
 
@@ -347,13 +301,13 @@ class MerkleLogProjection:
     def _extend(self) -> CheckpointOutcome:
         """Append a leaf for every event not yet logged, one transaction per batch, and sign
         off in the last one."""
-        with _store_errors(), self.backend.read() as cur:
+        with store_errors(), self.backend.read() as cur:
             has_tables = self.backend.has_tables(cur)
         if not has_tables:
             self.ensure_tables()
         appended = 0
         while True:
-            with _store_errors(), self.backend.write() as cur:
+            with store_errors(), self.backend.write() as cur:
                 count = self._append_batch(cur)
                 appended += count
                 if count < self.batch_size:
@@ -364,7 +318,7 @@ class MerkleLogProjection:
         latest = self._latest(cur)
         if latest is not None and latest.size == size:
             return latest
-        made = Checkpoint(size, self._frontier(cur, size).root(), self.register.clock.now())
+        made = Checkpoint(size, self._frontier(cur, size).root(), self.clock.now())
         cur.execute(
             self.backend.q(
                 f"INSERT INTO {self.backend.table(CHECKPOINTS)} "
@@ -375,7 +329,7 @@ class MerkleLogProjection:
         return made
 
     def _checkpoint_read_only(self) -> CheckpointOutcome:
-        with _store_errors(), self.backend.read() as cur:
+        with store_errors(), self.backend.read() as cur:
             size = self._size(cur) if self.backend.has_tables(cur) else 0
             frontier = self._frontier(cur, size)
             position = self._last_position(cur, size)
@@ -385,7 +339,7 @@ class MerkleLogProjection:
                     frontier.append(EventLeaf.of_stored(*row).hash())
                 appended += len(rows)
                 position = rows[-1][0]
-        made = Checkpoint(frontier.size, frontier.root(), self.register.clock.now())
+        made = Checkpoint(frontier.size, frontier.root(), self.clock.now())
         return CheckpointOutcome(made, stored=False, appended=appended)
 
     def _append_batch(self, cur: Cursor) -> int:
@@ -420,13 +374,13 @@ class MerkleLogProjection:
     # ----------------------------------------------------------------- queries
 
     def latest(self) -> Checkpoint | None:
-        with _store_errors(), self.backend.read() as cur:
+        with store_errors(), self.backend.read() as cur:
             return self._latest(cur) if self.backend.has_tables(cur) else None
 
     def prove(self, ref: PersonRef | str | UUID) -> InclusionProofs:
         """Inclusion proofs of every event of one person against the latest checkpoint."""
         try:
-            person_id = ref if isinstance(ref, UUID) else self.register.resolve(ref)
+            person_id = ref if isinstance(ref, UUID) else self._resolve(ref)
         except EventsUnreadable as error:
             # A person UUID is resolved from the ids alone; an ID number needs its claim's
             # (encrypted) events.
@@ -434,10 +388,10 @@ class MerkleLogProjection:
                 f"finding who holds ID number {ref} needs the CIVLEDGER_CIPHER_KEY the events "
                 "were written with; proving by the person's UUID works without the key"
             ) from error
-        recorder = cast(PositionedRecorder, self.register.recorder)
-        with _store_errors():
+        recorder = cast(PositionedRecorder, self.log.recorder)
+        with store_errors():
             notifications = recorder.select_originator_notifications(person_id)
-        with _store_errors(), self.backend.read() as cur:
+        with store_errors(), self.backend.read() as cur:
             latest = self._latest(cur) if self.backend.has_tables(cur) else None
             if latest is None:
                 raise RuleBroken(
@@ -483,7 +437,7 @@ class MerkleLogProjection:
         if old.size == 0 or old.size >= new.size:
             return ConsistencyProof(old, new, [])
         ranges = consistency_ranges(old.size, new.size)
-        with _store_errors(), self.backend.read() as cur:
+        with store_errors(), self.backend.read() as cur:
             nodes = self._nodes(cur, nodes_for(ranges))
         return ConsistencyProof(old, new, proof_from(ranges, nodes))
 
@@ -496,9 +450,9 @@ class MerkleLogProjection:
         `progress(position, head)` is called after each batch."""
         head = 0
         if progress is not None:
-            with _store_errors():
-                head = self.register.recorder.max_notification_id() or 0
-        with _store_errors(), self.backend.read() as cur:
+            with store_errors():
+                head = self.log.recorder.max_notification_id() or 0
+        with store_errors(), self.backend.read() as cur:
             has_tables = self.backend.has_tables(cur)
             logged = self._size(cur) if has_tables else 0
             checkpoints = self._checkpoints(cur) if has_tables else []
@@ -508,7 +462,7 @@ class MerkleLogProjection:
         position = 0
         leaves: list[tuple[int, bytes]] = []
         while True:
-            with _store_errors(), self.backend.read() as cur:
+            with store_errors(), self.backend.read() as cur:
                 rows = self.backend.events_after(cur, position, self.batch_size)
                 if rows and frontier.size < logged:
                     leaves = self._leaf_window(cur, frontier.size, len(rows))
@@ -527,7 +481,7 @@ class MerkleLogProjection:
             if progress is not None:
                 progress(position, max(head, position))
         if frontier.size < logged:
-            with _store_errors(), self.backend.read() as cur:
+            with store_errors(), self.backend.read() as cur:
                 missing = self._leaf_window(cur, frontier.size, 1)
             raise LedgerTampered(
                 f"position {missing[0][0]} is missing: the Merkle log covers {logged} events, "
@@ -545,31 +499,25 @@ class MerkleLogProjection:
             consistency.verify()
         return Verification(frontier.size, logged, len(checkpoints), latest, trusted, consistency)
 
-    def audit_trail(
-        self, clerk: str | None = None, office: str | None = None, since: date | None = None
-    ) -> list[AuditEntry]:
-        """Who recorded what: every person event, oldest first, optionally filtered."""
-        policy = LateRegistration.from_env()
-        entries: list[AuditEntry] = []
-        start = 0
-        while True:
-            with _store_errors():
-                batch = self.register.recorder.select_notifications(
-                    start, self.batch_size, topics=PERSON_TOPICS, inclusive_of_start=False
-                )
-            for n in batch:
-                event = cast(PersonEvent, self.register.mapper.to_domain_event(n))
-                recorded_on = event.recorded_at.astimezone(REGISTER_TIMEZONE).date()
-                if clerk is not None and event.clerk != clerk:
-                    continue
-                if office is not None and event.office != office:
-                    continue
-                if since is not None and recorded_on < since:
-                    continue
-                entries.append(AuditEntry(n.id, event, policy.is_late_act(event)))
-            if len(batch) < self.batch_size:
-                return entries
-            start = batch[-1].id
+    def _resolve(self, ref: PersonRef | str) -> UUID:
+        """The person a current or cancelled ID number leads to (through its claim), or a
+        person UUID that has a record; `UnknownPerson` (exit 4) otherwise."""
+        parsed = parse_person_ref(ref) if isinstance(ref, str) else ref
+        recorder = self.log.recorder
+        if isinstance(parsed, IdNumber):
+            claim = claim_id(parsed)
+            with store_errors():
+                stored = recorder.select_events(claim)
+            events = [cast(RegisterEvent, self.log.mapper.to_domain_event(e)) for e in stored]
+            found = IdNumberClaim.replay(claim, events)
+            if found is None or found.person_id is None:
+                raise UnknownPerson(f"no person holds or held ID number {parsed}")
+            return found.person_id
+        with store_errors():
+            exists = bool(recorder.select_events(parsed, limit=1))
+        if not exists:
+            raise UnknownPerson(f"no person record {parsed}")
+        return parsed
 
     # --------------------------------------------------------------- workings
 
@@ -740,12 +688,3 @@ def _uuid(value: object, position: int = 0) -> UUID:
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    try:
-        yield
-    except (sqlite3.Error, psycopg.Error, PersistenceError) as error:
-        text = " ".join(str(error).split()) or type(error).__name__
-        raise StoreUnavailable(f"store error: {text}") from error

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from domain.errors import InvalidInput
 from audit.errors import LedgerTampered
 from audit.merkle import HASH_SIZE, ProofError, leaf_hash, verify_consistency, verify_inclusion
+from domain.errors import InvalidInput
 
 #: The first byte of every leaf: the version of the leaf encoding.
 LEAF_FORMAT = 1

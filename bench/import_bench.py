@@ -42,6 +42,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import StoredEvent
 
+from application.register import CivilRegister
 from bench.bulk_support import (
     create_database,
     drop_database,
@@ -51,11 +52,11 @@ from bench.bulk_support import (
     show,
     spread,
 )
-from cli.synthetic import PopulationGenerator
 from domain.aggregate import Aggregate
-from application.register import CivilRegister
-from importer.pipeline import Rejected, importer_for, numbered_lines, parse_row
 from domain.events import ActRecorded, IdNumberClaimed, RegisterEvent
+from importer.pipeline import importer_for
+from importer.rows import Rejected, numbered_lines, parse_row
+from importer.synthetic import PopulationGenerator
 from infrastructure.mapper import encode_state
 
 

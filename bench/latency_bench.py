@@ -23,8 +23,8 @@ from typing import Any
 
 import psycopg
 
-from bench.bulk_support import create_database, drop_database, machine, save_results
 from application.register import CivilRegister
+from bench.bulk_support import create_database, drop_database, machine, save_results
 from domain.commands import Clerking, RegisterBirth
 
 CIVLEDGER = str(Path(sys.executable).with_name("civledger"))

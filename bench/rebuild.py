@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.rebuild [--events 1000000] [--small 100000] [--runner-slice 20000]
 
-It writes synthetic but lawful logs (bench.synthetic) into two PostgreSQL databases (about
-`--small` and `--events` events; reused when already there), then:
+It writes synthetic but lawful logs into two PostgreSQL databases (about `--small` and
+`--events` events; reused when already there): the population of `civledger generate`
+(importer.synthetic) turned into events and appended without the rules (bench.event_log). Then:
 
 - rebuilds every model, and the `people` model alone, with the engine, each in a fresh
   subprocess, and reports events/s (log positions consumed per second), where the time went
@@ -39,11 +40,11 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from psycopg import sql
 
-from bench.synthetic import write_log
 from application.register import CivilRegister
+from bench.event_log import write_log
 from domain.events import PERSON_TOPICS, RegisterEvent
-from infrastructure.store_url import StoreURL
 from domain.values import IdNumber
+from infrastructure.store_url import StoreURL
 from projections.engine import Engine
 from projections.people import PEOPLE, PeopleProjection
 from projections.projection import Changes
@@ -53,8 +54,9 @@ from projections.views import ViewDatabase
 
 ADMIN = os.environ.get("CIVLEDGER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parents[1]
-#: About this many events per birth in the synthetic log (registry events included).
-EVENTS_PER_BIRTH = 4.5
+#: A little under the events per person of the synthetic log (about 4.42, registry events
+#: included), so that one pass writes at least the events asked for.
+EVENTS_PER_PERSON = 4.35
 
 
 def database(name: str) -> str:
@@ -75,7 +77,7 @@ def ensure_log(events: int, seed: int) -> tuple[str, int]:
     head = register.recorder.max_notification_id() or 0
     while head < events:
         started = time.perf_counter()
-        people = max(int((events - head) / EVENTS_PER_BIRTH), 100)
+        people = max(int((events - head) / EVENTS_PER_PERSON), 100)
         written = write_log(register, people, seed=seed + head)
         print(
             f"wrote {written:,} events into {name} in {time.perf_counter() - started:.0f} s",

@@ -14,11 +14,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, note, open_register
-from application.register import CivilRegister
+from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, note
 from domain.errors import InvalidInput
-from infrastructure.store_url import store_from_env
 from domain.values import parse_date
+from infrastructure.eventlog import EventLog
+from infrastructure.store_url import store_from_env
 
 CheckpointFileOpt = Annotated[
     Path | None,
@@ -50,11 +50,11 @@ def read_json(path: Path, what: str) -> Any:
         ) from None
 
 
-def open_existing(store: str | None) -> CivilRegister:
-    """The register, refusing to create an empty SQLite store: auditing a mistyped path must
-    not report an empty, perfectly consistent ledger."""
-    store_from_env(store).must_exist()
-    return open_register(store)
+def open_existing(store: str | None) -> EventLog:
+    """The event log, opened for reading only: a SQLite path with no file, or a database
+    without the civledger log, is refused and nothing is created (auditing a mistyped path must
+    not report an empty, perfectly consistent ledger)."""
+    return EventLog(store_from_env(store))
 
 
 def register(app: typer.Typer) -> None:
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         trusted = None
         if checkpoint is not None:
             trusted = Checkpoint.from_document(read_json(checkpoint, "checkpoint file"))
-        from cli.projections import ProgressBar
+        from cli.progress import ProgressBar
 
         bar = ProgressBar("verifying", sys.stderr.isatty() and not json_out)
         try:
@@ -190,10 +190,10 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """Who recorded what: every person event in log order, with clerk, office and times."""
-        from audit.log import MerkleLogProjection
+        from projections.activity import clerk_activity
 
         day = parse_date(since, "--since") if since is not None else None
-        entries = MerkleLogProjection(open_existing(store)).audit_trail(clerk, office, day)
+        entries = clerk_activity(open_existing(store), clerk, office, day)
         documents = [entry.document() for entry in entries]
         if json_out:
             emit_json(documents)

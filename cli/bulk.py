@@ -20,6 +20,7 @@ from typing import Annotated, BinaryIO, TextIO
 
 import typer
 
+from cli.progress import ProgressBar
 from cli.runtime import (
     DebugOpt,
     JsonOpt,
@@ -36,45 +37,26 @@ from domain.errors import InvalidInput
 EXIT_REJECTED = 3
 
 
-class _Progress:
-    """A one-line progress bar on stderr (terminals only): rows, rows/s and ETA.
+class _ReadAhead:
+    """How far an import has read its file, to estimate the share of it done.
 
-    The share done is estimated from the bytes of the rows reported so far: the bytes read,
-    scaled by the rows reported over the lines read (reading runs a few batches ahead of
-    reporting). A pipe or a device has no size: then only rows and rows/s are shown."""
+    Reading runs a few batches ahead of reporting: the share done is the bytes read, scaled by
+    the rows reported over the lines read. A pipe or a device has no size: then no share."""
 
-    def __init__(self, total_bytes: int, enabled: bool) -> None:
+    def __init__(self, total_bytes: int) -> None:
         self.total = total_bytes
-        self.enabled = enabled
-        self.started = time.monotonic()
-        self.shown = 0.0
         self.bytes = 0
         self.lines = 0
 
-    def update(self, rows: int, final: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not final and now - self.shown < 0.25:
-            return
-        self.shown = now
-        elapsed = max(now - self.started, 1e-6)
-        counts = f"{rows:,} rows  {rows / elapsed:,.0f} rows/s"
-        if self.total > 0:
-            read = self.bytes * min(rows / self.lines, 1.0) if self.lines else 0.0
-            done = 1.0 if final else min(read / self.total, 1.0)
-            eta = elapsed * (1 - done) / done if done > 0 else 0.0
-            width = 28
-            bar = "#" * int(done * width) + "-" * (width - int(done * width))
-            minutes, seconds = divmod(int(eta), 60)
-            line = (
-                f"\rimporting [{bar}] {done:4.0%} {counts}  "
-                f"ETA {minutes // 60}:{minutes % 60:02d}:{seconds:02d} "
-            )
-        else:
-            line = f"\rimporting {counts} "
-        sys.stderr.write(line + ("\n" if final else ""))
-        sys.stderr.flush()
+    def share(self, rows: int, final: bool = False) -> float | None:
+        """The share of the file done once `rows` rows are reported; all of it when `final`
+        (the import ran to the end of the file)."""
+        if self.total <= 0:
+            return None
+        if final:
+            return 1.0
+        read = self.bytes * min(rows / self.lines, 1.0) if self.lines else 0.0
+        return min(read / self.total, 1.0)
 
 
 def _same_file(path: Path, source: os.stat_result) -> bool:
@@ -92,10 +74,10 @@ def _partial_file(out: Path) -> tuple[TextIO, Path]:
     return open(descriptor, "w", encoding="utf-8", newline="\n"), Path(name)
 
 
-def _lines(handle: BinaryIO, progress: _Progress) -> Iterator[bytes]:
+def _lines(handle: BinaryIO, read: _ReadAhead) -> Iterator[bytes]:
     for data in handle:
-        progress.bytes += len(data)
-        progress.lines += 1
+        read.bytes += len(data)
+        read.lines += 1
         yield data
 
 
@@ -120,7 +102,7 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """Write a synthetic population as JSON Lines of acts (format: docs/import.md)."""
-        from cli.synthetic import PopulationGenerator
+        from importer.synthetic import PopulationGenerator
 
         if people < 0:
             raise InvalidInput(f"--people must be 0 or more, got {people}")
@@ -141,8 +123,6 @@ def register(app: typer.Typer) -> None:
             handle, partial = _partial_file(out)
         except OSError as error:
             raise InvalidInput(f"cannot write {out}: {error.strerror}") from None
-        from cli.projections import ProgressBar
-
         bar = ProgressBar("generating", sys.stderr.isatty() and not json_out, unit="people")
         try:
             with handle:
@@ -187,7 +167,8 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """Import acts in bulk: each row is judged as a clerk's act; re-runs append nothing."""
-        from importer.pipeline import ImportTally, Rejected, importer_for, numbered_lines
+        from importer.pipeline import ImportTally, importer_for
+        from importer.rows import Rejected, numbered_lines
 
         if batch < 1:
             raise InvalidInput(f"--batch must be at least 1, got {batch}")
@@ -221,7 +202,8 @@ def register(app: typer.Typer) -> None:
                     raise
                 sink.truncate(0)
                 size = source.st_size if stat.S_ISREG(source.st_mode) else 0
-                progress = _Progress(size, enabled=not json_out and sys.stderr.isatty())
+                read = _ReadAhead(size)
+                bar = ProgressBar("importing", not json_out and sys.stderr.isatty(), unit="rows")
                 started = time.monotonic()
 
                 def reject(item: Rejected) -> None:
@@ -235,16 +217,17 @@ def register(app: typer.Typer) -> None:
 
                 def after_batch(tally: ImportTally) -> None:
                     sink.flush()
-                    progress.update(tally.rows)
+                    bar.show(tally.rows, read.share(tally.rows))
 
-                with stops_between_batches() as stop:
+                with bar, stops_between_batches() as stop:
                     tally = importer.run(
-                        numbered_lines(_lines(handle, progress)), reject, after_batch, stop
+                        numbered_lines(_lines(handle, read)), reject, after_batch, stop
+                    )
+                    bar.show(
+                        tally.rows, read.share(tally.rows, final=not tally.stopped), force=True
                     )
                 if tally.stopped:  # the rows it reported are in; a re-run does the rest
-                    progress.update(tally.rows, final=True)
                     raise stopped_by()
-            progress.update(tally.rows, final=True)
         seconds = time.monotonic() - started
         summary = {
             "file": str(file),

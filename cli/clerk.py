@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from application.register import ActOutcome
 from cli.render import history_document, history_text, person_text
 from cli.runtime import (
     ClerkOpt,
@@ -22,7 +23,6 @@ from cli.runtime import (
     open_reader,
     open_register,
 )
-from application.register import ActOutcome
 from domain.commands import (
     ChangeRecord,
     MergeDuplicate,
@@ -110,16 +110,25 @@ def register(app: typer.Typer) -> None:
             mother=mother,
             registered_on=registered_on,
         )
+        from domain.errors import CivledgerError
         from projections.queries import PossibleDuplicateFinder
 
         register = open_register(store)
-        with PossibleDuplicateFinder(register.store, views) as finder:
+        finder = PossibleDuplicateFinder(register.store, views)
+        not_kept = None
+        try:
             register.duplicates = finder
             outcome = register.register_birth(
                 act, basis, allow_possible_duplicate=allow_possible_duplicate
             )
-        if finder.not_kept and not json_out:
-            note(f"the people read model was not brought up to date: {finder.not_kept}")
+            try:
+                finder.catch_up()  # the act is recorded: the people model follows it
+            except CivledgerError as error:
+                not_kept = error.message  # the model catches up later
+        finally:
+            finder.close()
+        if not_kept and not json_out:
+            note(f"the people read model was not brought up to date: {not_kept}")
         if finder.last and not outcome.already_recorded and not json_out:
             note(f"possible duplicate of {', '.join(finder.last)}; recorded as confirmed")
         person = outcome.person

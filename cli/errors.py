@@ -23,7 +23,7 @@ EXIT_CODES: dict[type[CivledgerError], int] = {
 def exit_code_of(error: CivledgerError) -> int:
     """The documented exit code of `error` (1 for any error not named above)."""
     for cls in type(error).__mro__:
-        code = EXIT_CODES.get(cls)  # type: ignore[call-overload]
+        code = EXIT_CODES.get(cls)
         if code is not None:
             return code
     return 1

@@ -25,6 +25,7 @@ from cli import admin, audit, bulk, clerk, projections
 from cli.errors import exit_code_of
 from cli.runtime import Terminated, debug_enabled, request_stop
 from domain.errors import CivledgerError
+from infrastructure.settings import configure_from_env
 
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
@@ -66,6 +67,7 @@ class OneLineErrors(TyperGroup):
 
     def _run(self, args: Sequence[str] | None, prog_name: str | None, extra: Any) -> Any:
         try:
+            configure_from_env()
             return super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except Terminated:
             sys.stderr.write("civledger: terminated\n")

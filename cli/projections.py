@@ -9,12 +9,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from time import monotonic
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
+from cli.progress import ProgressBar
 from cli.runtime import (
     DebugOpt,
     EventsFromOpt,
@@ -26,8 +26,9 @@ from cli.runtime import (
     note,
 )
 from domain.errors import InvalidInput
-from infrastructure.store_url import store_from_env
 from domain.values import clean_text, parse_date, parse_person_ref, parse_province
+from infrastructure.eventlog import NoEventLog, holds_civledger_log
+from infrastructure.store_url import store_from_env
 from projections.engine import BATCH_SIZE, PROJECTION_NAMES, Engine
 from projections.queries import FIND_LIMIT, ReadModels
 from projections.source import EventSource
@@ -62,60 +63,41 @@ BatchOpt = Annotated[
 
 @contextmanager
 def opened(
-    store: str | None, views: str | None, events_from: str | None, *, events: bool = True
+    store: str | None,
+    views: str | None,
+    events_from: str | None,
+    *,
+    events: bool = True,
+    build: bool = False,
 ) -> Iterator[Engine]:
-    """An engine over the read models, reading events unless `events` is False. A SQLite
-    store (or events source) that does not exist is refused, not created."""
-    source = EventSource.open(store_from_env(events_from or store).must_exist()) if events else None
+    """An engine over the read models, reading events unless `events` is False.
+
+    The event log is only ever read: a SQLite store (or events source) that does not exist, or
+    a database without the civledger log, is refused (exit 1) and nothing is created there.
+    With `build` (the commands that build models) the models' tables are created in the views
+    database if they are missing; without it nothing is written at all: a views file that does
+    not exist is refused, and models not built yet read as empty."""
+    store_url = store_from_env(store)
+    source = None
+    if events:
+        if events_from:
+            source = EventSource.open(store_from_env(events_from), role="events source")
+        else:
+            source = EventSource.open(store_url)
+    elif not views and not holds_civledger_log(store_url.must_exist()):
+        # The models would be read from the store's own database: refuse one that is not a
+        # civledger store, as a command reading its events would.
+        raise NoEventLog(f"store {store_url.redacted()} holds no civledger log")
     try:
-        views_url = views or store_from_env(store).must_exist()
-        database = ViewDatabase.open(views_url)
+        views_url = views or store_url.must_exist()
+        database = ViewDatabase.open(views_url, create=build)
         try:
-            yield Engine(source, database)
+            yield Engine(source, database, create_tables=build)
         finally:
             database.close()
     finally:
         if source is not None:
             source.close()
-
-
-class ProgressBar:
-    """`rebuilding: 12,000/1,000,000 events  41,000 events/s  ETA 0:00:24` on a terminal."""
-
-    def __init__(self, label: str, enabled: bool, unit: str = "events") -> None:
-        self.label = label
-        self.enabled = enabled
-        self.unit = unit
-        self.started = monotonic()
-        self.shown = 0.0
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        now = monotonic()
-        if now - self.shown < 0.2 and done < total:
-            return
-        self.shown = now
-        self.drawn = True
-        elapsed = max(now - self.started, 1e-6)
-        rate = done / elapsed
-        eta = (total - done) / rate if rate > 0 else 0.0
-        width = 30
-        filled = int(width * done / total) if total else width
-        minutes, seconds = divmod(int(eta), 60)
-        hours, minutes = divmod(minutes, 60)
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{done:,}/{total:,} {self.unit}  {rate:,.0f} {self.unit}/s  "
-            f"ETA {hours}:{minutes:02d}:{seconds:02d} "
-        )
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\n")
-            self.drawn = False
 
 
 def _catch_up_first(engine: Engine, no_catch_up: bool) -> None:
@@ -179,7 +161,7 @@ def register(app: typer.Typer) -> None:
             rows = engine.status(name)
         primary = None
         if events_from and events_from != str(store_from_env(store).url):
-            source = EventSource.open(store_from_env(store).must_exist())
+            source = EventSource.open(store_from_env(store))
             try:
                 primary = source.head()
             finally:
@@ -217,7 +199,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Apply the events recorded since each projection's position."""
         bar = ProgressBar(f"catching up {name or 'all'}", sys.stderr.isatty() and not json_out)
-        with opened(store, views, events_from) as engine:
+        with opened(store, views, events_from, build=True) as engine:
             engine.batch_size = batch_size
             try:
                 positions = engine.catch_up(name, progress=bar)
@@ -241,7 +223,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rebuild from the first event into fresh tables, then swap them in atomically."""
         bar = ProgressBar(f"rebuilding {name or 'all'}", sys.stderr.isatty() and not json_out)
-        with opened(store, views, events_from) as engine:
+        with opened(store, views, events_from, build=True) as engine:
             engine.batch_size = batch_size
             try:
                 positions = engine.rebuild(name, progress=bar)
@@ -273,7 +255,7 @@ def register(app: typer.Typer) -> None:
             stop.set()
 
         previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
-        with opened(store, views, events_from) as engine:
+        with opened(store, views, events_from, build=True) as engine:
             engine.batch_size = batch_size
             if not json_out:
                 note("following the event log; Ctrl-C stops")
@@ -324,7 +306,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The register's statistics: a readable table, or --json."""
         since_date = parse_date(since, "--since") if since is not None else None
-        with opened(store, views, events_from, events=not no_catch_up) as engine:
+        catching_up = not no_catch_up
+        with opened(store, views, events_from, events=catching_up, build=catching_up) as engine:
             _catch_up_first(engine, no_catch_up)
             with database_errors(engine.views.url.redacted()):
                 document = ReadModels(engine.views).report(since_date)
@@ -353,7 +336,8 @@ def register(app: typer.Typer) -> None:
         ref = parse_person_ref(id)
         full_name = clean_text(name, "name")
         born_on = parse_date(born, "date of birth")
-        with opened(store, views, events_from, events=not no_catch_up) as engine:
+        catching_up = not no_catch_up
+        with opened(store, views, events_from, events=catching_up, build=catching_up) as engine:
             _catch_up_first(engine, no_catch_up)
             with database_errors(engine.views.url.redacted()):
                 answer = ReadModels(engine.views).verify(ref, full_name, born_on)
@@ -382,7 +366,8 @@ def register(app: typer.Typer) -> None:
         words = clean_text(name, "name")
         born_on = parse_date(born, "date of birth") if born is not None else None
         code = parse_province(province) if province is not None else None
-        with opened(store, views, events_from, events=not no_catch_up) as engine:
+        catching_up = not no_catch_up
+        with opened(store, views, events_from, events=catching_up, build=catching_up) as engine:
             _catch_up_first(engine, no_catch_up)
             with database_errors(engine.views.url.redacted()):
                 found = ReadModels(engine.views).find(words, born_on, code, limit)

@@ -7,9 +7,10 @@ from typing import Any
 from application.register import HistoryEntry
 from domain.policies import DEFAULT_LATE_AFTER_DAYS, LateRegistration
 from domain.reference import REFERENCE
+from infrastructure.settings import late_registration
 
 #: A registration recorded more than this many days after its legal date is marked late in
-#: `history`; set CIVLEDGER_LATE_AFTER_DAYS to change it (domain.policies.LateRegistration).
+#: `history`; set CIVLEDGER_LATE_AFTER_DAYS to change it (infrastructure.settings).
 LATE_AFTER_DAYS = DEFAULT_LATE_AFTER_DAYS
 
 
@@ -45,11 +46,11 @@ def person_text(doc: dict[str, Any]) -> str:
 
 
 def is_late(entry: HistoryEntry, policy: LateRegistration | None = None) -> bool:
-    return (policy or LateRegistration.from_env()).is_late_act(entry.event)
+    return (policy or late_registration()).is_late_act(entry.event)
 
 
 def history_document(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
-    policy = LateRegistration.from_env()
+    policy = late_registration()
     return [
         {
             "position": entry.position,

@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
+from application.queries import RegisterReader
 from application.register import CivilRegister
 from domain.commands import Clerking
 from domain.errors import InvalidInput
-from infrastructure.store_url import store_from_env
+from infrastructure.eventlog import EventLog
 
 _debug = False
 
@@ -106,12 +107,14 @@ def open_register(store: str | None, events_from: str | None = None) -> CivilReg
     return CivilRegister(store, events_from=events_from)
 
 
-def open_reader(store: str | None, events_from: str | None = None) -> CivilRegister:
-    """A register for queries only: it reads `events_from` (a replica) when given, and then
-    never connects to the primary, so reads keep working while the primary is down. A SQLite
-    store that does not exist is refused, not created."""
-    url = store_from_env(events_from or store).must_exist()
-    return CivilRegister(url, read_only=events_from is not None)
+def open_reader(store: str | None, events_from: str | None = None) -> RegisterReader:
+    """The register's queries over the event log, opened read-only: `events_from` (a replica)
+    when given, and then the primary is never connected to, so reads keep working while it is
+    down. No write application is booted and nothing is created: a SQLite store that does not
+    exist, or a database without the civledger log, is refused (exit 1)."""
+    if events_from:
+        return RegisterReader(EventLog(events_from, role="events source"))
+    return RegisterReader(EventLog(store))
 
 
 def clerking(clerk: str | None, office: str | None, reference: str) -> Clerking:

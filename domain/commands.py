@@ -143,3 +143,14 @@ ACT_COMMANDS: dict[str, type[Command]] = {
     cls.KIND: cls
     for cls in (RegisterBirth, RecordDeath, RenounceNationality, ChangeRecord, MergeDuplicate)
 }
+
+#: Fields of an act that name a person: an ID number or a person UUID (as canonical text).
+PERSON_FIELDS = ("person", "into", "father", "mother")
+
+
+def person_refs(act: Command) -> list[str]:
+    """The person references an act holds, as its command model left them. Read from the
+    model's fields (`__dict__`): asking a model for a field it lacks goes through pydantic's
+    slow `__getattr__`, which an import would pay for every row."""
+    fields = act.__dict__
+    return [ref for key in PERSON_FIELDS if isinstance(ref := fields.get(key), str)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 class CivledgerError(Exception):
     """Base class of every error civledger raises on purpose; `message` is one line."""
 
-
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message

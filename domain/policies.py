@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
-from domain.errors import InvalidInput
 from domain.events import BirthRegistered, RegisterEvent
+from domain.record import PersonRecord
 from domain.values import REGISTER_TIMEZONE
-
-if TYPE_CHECKING:
-    from domain.person import Person
 
 #: Fields whose change forces cancel-and-reissue of the ID number (Circular 59/2021 Art. 6;
 #: Decree 137/2015 Art. 16): the number encodes sex, year of birth and birth province.
@@ -21,8 +16,8 @@ NUMBER_BEARING_FIELDS = frozenset({"sex", "born", "birth_province"})
 
 @dataclass(frozen=True)
 class MergeDecision:
-    survivor: Person
-    duplicate: Person
+    survivor: PersonRecord
+    duplicate: PersonRecord
 
 
 class KeepEarliestNumber:
@@ -37,10 +32,10 @@ class KeepEarliestNumber:
     """
 
     @staticmethod
-    def rank(person: Person) -> tuple[object, ...]:
+    def rank(person: PersonRecord) -> tuple[object, ...]:
         return (person.id_number is None, person.registered_on, person.created_on, str(person.id))
 
-    def decide(self, first: Person, second: Person) -> MergeDecision:
+    def decide(self, first: PersonRecord, second: PersonRecord) -> MergeDecision:
         if self.rank(first) <= self.rank(second):
             return MergeDecision(survivor=first, duplicate=second)
         return MergeDecision(survivor=second, duplicate=first)
@@ -49,8 +44,6 @@ class KeepEarliestNumber:
 MERGE_POLICY = KeepEarliestNumber()
 
 
-#: The environment variable that sets how many days make a registration late.
-LATE_AFTER_DAYS_VAR = "CIVLEDGER_LATE_AFTER_DAYS"
 DEFAULT_LATE_AFTER_DAYS = 60
 
 
@@ -59,7 +52,8 @@ class LateRegistration:
     """An act registered more than `days` days after its legal date is a late registration.
 
     The law sets deadlines per act (e.g. 60 days for a birth, Law on Civil Status 2014 Art. 15);
-    the register marks, it never refuses, so one configurable threshold is kept here.
+    the register marks, it never refuses, so one threshold is kept here. It is configured by
+    `CIVLEDGER_LATE_AFTER_DAYS`, read outside the domain (`infrastructure.settings`).
     """
 
     days: int = DEFAULT_LATE_AFTER_DAYS
@@ -76,14 +70,3 @@ class LateRegistration:
             return self.is_late(event.born, event.registered_on)
         recorded_on = event.recorded_at.astimezone(REGISTER_TIMEZONE).date()
         return self.is_late(event.occurred_on, recorded_on)
-
-    @classmethod
-    def from_env(cls) -> LateRegistration:
-        text = os.environ.get(LATE_AFTER_DAYS_VAR, "").strip()
-        if not text:
-            return cls()
-        if not text.isdigit():
-            raise InvalidInput(
-                f"{LATE_AFTER_DAYS_VAR} must be a whole number of days, got {text!r}"
-            )
-        return cls(int(text))

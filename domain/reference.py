@@ -9,7 +9,6 @@ yet confirmed; they are configuration (`CIVLEDGER_ABROAD_CODES`), empty by defau
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -98,16 +97,22 @@ CIRCULAR_59_2021 = ProvinceTable(
 )
 
 
-def _abroad_codes_from_env() -> Mapping[str, str]:
-    """Parse `CIVLEDGER_ABROAD_CODES`, e.g. `"900=Registered abroad"` (comma separated)."""
-    raw = os.environ.get("CIVLEDGER_ABROAD_CODES", "").strip()
-    codes: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in raw.split(","))):
-        code, _, name = item.partition("=")
-        code = code.strip()
-        if len(code) == 3 and code.isdigit():
-            codes[code] = name.strip() or "registered abroad"
-    return MappingProxyType(codes)
+#: The codes for births registered abroad, as configured (`configure_abroad_codes`). Every
+#: `ReferenceData` made with the default reads this one mapping, so configuring it once, where
+#: the process starts, reaches every parser.
+_ABROAD: dict[str, str] = {}
+
+
+def configure_abroad_codes(codes: Mapping[str, str]) -> None:
+    """Set the country codes for births registered abroad (code -> name). The annex that lists
+    them is not confirmed, so they are configuration (`CIVLEDGER_ABROAD_CODES`, read by
+    `infrastructure.settings`), empty by default."""
+    _ABROAD.clear()
+    _ABROAD.update(codes)
+
+
+def _configured_abroad() -> Mapping[str, str]:
+    return MappingProxyType(_ABROAD)
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ class ReferenceData:
     """All province tables ever in force, plus the configured codes for births abroad."""
 
     tables: tuple[ProvinceTable, ...] = (CIRCULAR_59_2021,)
-    abroad: Mapping[str, str] = field(default_factory=_abroad_codes_from_env)
+    abroad: Mapping[str, str] = field(default_factory=_configured_abroad)
 
     def table_in_force(self, on: date) -> ProvinceTable:
         """The newest table whose `effective_from` is on or before `on` (else the oldest)."""

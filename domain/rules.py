@@ -9,15 +9,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 from uuid import UUID
 
 from domain.errors import CivledgerError, InvalidInput, RuleBroken
 from domain.policies import MERGE_POLICY
+from domain.record import PersonRecord
 from domain.values import FIRST_YEAR, Nationality
-
-if TYPE_CHECKING:
-    from domain.person import Person
 
 
 class Rule(ABC):
@@ -87,7 +85,7 @@ class RegistrationCannotPrecedeBirth(Rule):
 class NoActOnDeceasedExceptCorrection(Rule):
     """After death, only corrections of the record are accepted."""
 
-    person: Person
+    person: PersonRecord
     act: str
     is_correction: bool = False
 
@@ -105,7 +103,7 @@ class NoActOnDeceasedExceptCorrection(Rule):
 class NoActOnMergedRecord(Rule):
     """A record merged into its survivor takes no further acts; act on the survivor."""
 
-    person: Person
+    person: PersonRecord
 
     def is_broken(self) -> bool:
         return self.person.merged_into is not None
@@ -134,7 +132,7 @@ class ActCannotPrecedeBirth(Rule):
 
 @dataclass(frozen=True)
 class NoRenouncingTwice(Rule):
-    person: Person
+    person: PersonRecord
 
     def is_broken(self) -> bool:
         return self.person.renounced_on is not None
@@ -145,7 +143,7 @@ class NoRenouncingTwice(Rule):
 
 @dataclass(frozen=True)
 class OnlyVietnameseNationalsCanRenounce(Rule):
-    person: Person
+    person: PersonRecord
 
     def is_broken(self) -> bool:
         return self.person.nationality is not Nationality.VIETNAMESE
@@ -299,8 +297,8 @@ class MergeKeepsEarliestNumber(Rule):
     """The merge policy (`domain.policies.MERGE_POLICY`) decides which record survives: the
     one holding the earliest number, or the earliest record when neither holds one."""
 
-    duplicate: Person
-    survivor: Person
+    duplicate: PersonRecord
+    survivor: PersonRecord
 
     def is_broken(self) -> bool:
         if self.duplicate.id == self.survivor.id:
@@ -321,8 +319,8 @@ class MergeMustNotLoseADeath(Rule):
     """A deceased duplicate merges only into a survivor whose death is recorded too, so the
     merged person never turns back into a living one."""
 
-    duplicate: Person
-    survivor: Person
+    duplicate: PersonRecord
+    survivor: PersonRecord
 
     def is_broken(self) -> bool:
         return self.duplicate.died_on is not None and self.survivor.died_on is None
@@ -355,7 +353,7 @@ class NewNumberCannotPrecedeRegistration(Rule):
 
 @dataclass(frozen=True)
 class SurvivorMustNotBeMerged(Rule):
-    survivor: Person
+    survivor: PersonRecord
 
     def is_broken(self) -> bool:
         return self.survivor.merged_into is not None
@@ -371,7 +369,7 @@ class SurvivorMustNotBeMerged(Rule):
 class OneNumberPerPerson(Rule):
     """A person holds at most one ID number at a time."""
 
-    person: Person
+    person: PersonRecord
 
     def is_broken(self) -> bool:
         return self.person.id_number is not None

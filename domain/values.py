@@ -51,9 +51,14 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+def civil_date(moment: datetime) -> date:
+    """The register's civil date (Indochina Time) at `moment`."""
+    return moment.astimezone(REGISTER_TIMEZONE).date()
+
+
 def today_of(clock: Clock) -> date:
     """The civil date of the register (Indochina Time) at the clock's current instant."""
-    return clock.now().astimezone(REGISTER_TIMEZONE).date()
+    return civil_date(clock.now())
 
 
 def parse_date(text: str, what: str = "date") -> date:

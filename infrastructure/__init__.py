@@ -1,1 +1,1 @@
-"""Infrastructure: store URLs and settings, the SQLite and PostgreSQL backends, the event mapper, store errors, GC tuning."""
+"""Infrastructure: store URLs, settings, SQLite and PostgreSQL backends, the mapper, GC tuning."""

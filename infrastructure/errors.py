@@ -7,6 +7,8 @@ error becomes a `StoreUnavailable`.
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,14 +40,28 @@ def one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+def is_database_error(error: BaseException) -> bool:
+    """Whether `error` comes from a database or the way to it: the library's persistence
+    errors, a driver's own errors (sqlite3, psycopg: the read models and the Merkle log use the
+    drivers directly) and the operating system's (a file, a socket)."""
+    if isinstance(error, PersistenceError | OSError | sqlite3.Error):
+        return True
+    # psycopg is imported only when a PostgreSQL database is used: if it is not loaded, no
+    # error of it can be in flight.
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(error, psycopg.Error)
+
+
 @contextmanager
 def store_errors(where: str = "store error") -> Iterator[None]:
-    """Turn a driver's or the library's persistence error into `StoreUnavailable`, saying
-    `where` first. A uniqueness violation (`IntegrityError`) passes through untouched: it is
-    how the store refuses a second claim, and the caller decides again."""
+    """Turn a database error (`is_database_error`) into `StoreUnavailable`, saying `where`
+    first. A uniqueness violation reported by the library (`IntegrityError`) passes through
+    untouched: it is how the store refuses a second claim, and the caller decides again."""
     try:
         yield
     except IntegrityError:
         raise
-    except (PersistenceError, OSError) as error:
+    except Exception as error:
+        if not is_database_error(error):
+            raise
         raise StoreUnavailable(f"{where}: {one_line(error)}") from error

@@ -20,8 +20,8 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 
-from infrastructure.errors import EventsUnreadable
 from domain.events import EVENTS_BY_TOPIC, RegisterEvent
+from infrastructure.errors import EventsUnreadable
 
 _OUTSIDE_STATE = {"originator_id", "originator_version"}
 

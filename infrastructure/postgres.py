@@ -22,8 +22,9 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import Environment, EnvType, retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
+from infrastructure.dialect import POSTGRES
 from infrastructure.errors import OutcomeUnknown
 
 APPEND_ONLY_MESSAGE = "civledger: the event log is append-only"
@@ -39,33 +40,17 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements += [
+            Composed([SQL(statement)])
+            for statement in POSTGRES.append_only(
+                [self.events_table_name],
+                APPEND_ONLY_MESSAGE,
+                schema=self.datastore.schema,
+                function=f"{self.events_table_name}_refuse_change",
+            )
+        ]
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
-        function = Identifier(f"{self.events_table_name}_refuse_change")
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger "
-                "LANGUAGE plpgsql AS $$ BEGIN "
-                "RAISE EXCEPTION '{message} (% refused)', TG_OP "
-                "USING ERRCODE = 'insufficient_privilege'; "
-                "END $$"
-            ).format(schema=schema, function=function, message=SQL(APPEND_ONLY_MESSAGE))
-        )
-        for name, when in (
-            ("no_update_delete", SQL("BEFORE UPDATE OR DELETE ON {schema}.{table} FOR EACH ROW")),
-            ("no_truncate", SQL("BEFORE TRUNCATE ON {schema}.{table} FOR EACH STATEMENT")),
-        ):
-            self.sql_create_statements.append(
-                SQL(
-                    "CREATE OR REPLACE TRIGGER {trigger} {when} "
-                    "EXECUTE FUNCTION {schema}.{function}()"
-                ).format(
-                    trigger=Identifier(f"{self.events_table_name}_{name}"),
-                    when=when.format(schema=schema, table=table),
-                    schema=schema,
-                    function=function,
-                )
-            )
         self._add_definer_append(schema, table)
 
     # ------------------------------------------------------------ append route

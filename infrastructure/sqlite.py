@@ -23,6 +23,7 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment, EnvType
 
+from infrastructure.dialect import SQLITE
 from infrastructure.errors import StoreUnavailable
 
 APPEND_ONLY_MESSAGE = "civledger: the event log is append-only"
@@ -60,15 +61,8 @@ class LedgerSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     """The library's recorder, with UPDATE and DELETE on the event table refused by triggers."""
 
     def construct_create_table_statements(self) -> list[str]:
-        table = self.events_table_name
         statements = super().construct_create_table_statements()
-        for operation in ("UPDATE", "DELETE"):
-            statements.append(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{operation.lower()} "
-                f"BEFORE {operation} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
-            )
-        return statements
+        return statements + SQLITE.append_only([self.events_table_name], APPEND_ONLY_MESSAGE)
 
     def select_originator_notifications(self, originator_id: UUID) -> Sequence[Notification]:
         with self.datastore.transaction(commit=False) as c:

@@ -26,10 +26,10 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from infrastructure.collector import fewer_collections
 from domain.errors import InvalidInput
-from infrastructure.errors import StoreUnavailable
 from domain.events import RegisterEvent
+from infrastructure.collector import fewer_collections
+from infrastructure.errors import StoreUnavailable
 from projections.id_registry import IdRegistryProjection
 from projections.people import PeopleProjection
 from projections.projection import Changes, Projection
@@ -178,6 +178,8 @@ class Engine:
                 hasher = hashlib.sha256()
                 for table in sorted(projection.tables, key=lambda t: t.name):
                     hasher.update(f"table {table.name} {','.join(table.columns)}\n".encode())
+                    if not self.views.has_table(table.physical()):
+                        continue  # a model never built is empty
                     for row in self.views.scan(table, table.physical()):
                         line = json.dumps(list(row), ensure_ascii=False, separators=(",", ":"))
                         hasher.update(line.encode() + b"\n")
@@ -201,29 +203,10 @@ class Engine:
         return {t.tracking: positions.get(t.tracking, 0) for t in targets}
 
     def pending(self, name: str) -> tuple[int, dict[str, dict[str, Row]]]:
-        """What catching `name` up would write, worked out in memory and never written: the
-        head of the log it read to, and the rows the events after the model's position change,
-        by physical table and key, applied over the rows as stored."""
+        """What catching `name` up would write, never written (see `pending_rows`)."""
         (projection,) = self.select(name)
-        target = Target(projection)
-        handled = projection.handled()
-        head = self._source().head()
         with self._errors():
-            held = HeldTransaction(self.views)
-            position = self.views.positions().get(target.tracking, 0)
-            while position < head:
-                wanted = Read(
-                    position,
-                    min(head, position + READ_WINDOW * self.batch_size),
-                    projection.topics(),
-                )
-                batch, decoded = self._read(wanted)
-                end = batch[-1].id if len(batch) == self.batch_size else wanted.stop
-                self._apply(
-                    held, target, [e for i, e in decoded if i <= end and type(e) in handled]
-                )
-                position = end
-        return head, held.rows
+            return pending_rows(self._source(), self.views, projection, self.batch_size)
 
     def rebuild(self, name: str | None = None, progress: Progress | None = None) -> dict[str, int]:
         """Rebuild from zero into fresh tables, swap them in, then catch up the rest."""
@@ -374,38 +357,69 @@ class Engine:
                 self._apply(tx, target, events)
 
     def _apply(self, tx: ViewTransaction, target: Target, events: Sequence[Any]) -> None:
-        projection = target.projection
-        started = perf_counter()
-        wanted: dict[str, set[str]] = {t.name: set() for t in projection.tables}
-        created: dict[str, set[str]] = {t.name: set() for t in projection.tables}
-        by_name = {t.name: t for t in projection.tables}
-        for event in events:
-            for table, key in projection.creates(event):
-                created[table.name].add(key)
-            for table, key in projection.needs(event):
-                if key not in created[table.name]:
-                    wanted[table.name].add(key)
-        rows: dict[str, dict[str, Row]] = {}
-        for table_name, keys in wanted.items():
-            table = by_name[table_name]
-            if table.counter or not keys:
-                rows[table_name] = {}
-                continue
-            rows[table_name] = tx.fetch(table, table.physical(target.rebuilding), sorted(keys))
-        fetched = perf_counter()
-        changes = Changes(rows, projection.originals)
-        projection.apply(events, changes)
-        applied = perf_counter()
-        for table in projection.tables:
-            physical = table.physical(target.rebuilding)
-            if table.counter:
-                tx.add(table, physical, changes.counts[table.name])
-            else:
-                new, updated = changes.new_and_updated_rows(table)
-                if new:
-                    tx.insert(table, physical, new)
-                if updated:
-                    tx.upsert(table, physical, updated)
+        apply_events(tx, target, events, self.timings)
+
+
+def apply_events(
+    tx: ViewTransaction, target: Target, events: Sequence[Any], timings: Timings | None = None
+) -> None:
+    """Apply `events` to `target`'s tables in `tx`: fetch the rows they need (one query per
+    table), run the projection's handlers, write the rows that changed."""
+    projection = target.projection
+    started = perf_counter()
+    wanted: dict[str, set[str]] = {t.name: set() for t in projection.tables}
+    created: dict[str, set[str]] = {t.name: set() for t in projection.tables}
+    by_name = {t.name: t for t in projection.tables}
+    for event in events:
+        for table, key in projection.creates(event):
+            created[table.name].add(key)
+        for table, key in projection.needs(event):
+            if key not in created[table.name]:
+                wanted[table.name].add(key)
+    rows: dict[str, dict[str, Row]] = {}
+    for table_name, keys in wanted.items():
+        table = by_name[table_name]
+        if table.counter or not keys:
+            rows[table_name] = {}
+            continue
+        rows[table_name] = tx.fetch(table, table.physical(target.rebuilding), sorted(keys))
+    fetched = perf_counter()
+    changes = Changes(rows, projection.originals)
+    projection.apply(events, changes)
+    applied = perf_counter()
+    for table in projection.tables:
+        physical = table.physical(target.rebuilding)
+        if table.counter:
+            tx.add(table, physical, changes.counts[table.name])
+        else:
+            new, updated = changes.new_and_updated_rows(table)
+            if new:
+                tx.insert(table, physical, new)
+            if updated:
+                tx.upsert(table, physical, updated)
+    if timings is not None:
         written = perf_counter()
-        self.timings.write += (fetched - started) + (written - applied)
-        self.timings.apply += applied - fetched
+        timings.write += (fetched - started) + (written - applied)
+        timings.apply += applied - fetched
+
+
+def pending_rows(
+    source: EventSource, views: ViewDatabase, projection: Projection, batch_size: int = BATCH_SIZE
+) -> tuple[int, dict[str, dict[str, Row]]]:
+    """What catching `projection` up would write, worked out in memory and never written: the
+    head of the log it read to, and the rows the events after the model's position change, by
+    physical table and key, applied over the rows as stored (`HeldTransaction`). Needs no
+    table: a model never built reads as empty."""
+    target = Target(projection)
+    handled = projection.handled()
+    head = source.head()
+    held = HeldTransaction(views)
+    position = views.positions().get(target.tracking, 0)
+    while position < head:
+        stop = min(head, position + READ_WINDOW * batch_size)
+        batch = source.read(position, batch_size, stop, projection.topics())
+        decoded = source.decode(batch)
+        end = batch[-1].id if len(batch) == batch_size else stop
+        apply_events(held, target, [e for i, e in decoded if i <= end and type(e) in handled])
+        position = end
+    return head, held.rows

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from domain.errors import CivledgerError
-from infrastructure.store_url import StoreURL
 from domain.values import IdNumber, PersonRef, fold_name
-from projections.engine import Engine
+from infrastructure.store_url import StoreURL
+from projections.engine import Engine, pending_rows
 from projections.id_registry import ID_NUMBERS
-from projections.people import PEOPLE, person_document
+from projections.people import PEOPLE, PeopleProjection, person_document
 from projections.source import EventSource
 from projections.statistics import COUNTS, SINGLE
+from projections.tables import Table
 from projections.views import Row, ViewDatabase, database_errors
 
 #: Most candidates `find` returns.
@@ -29,9 +29,15 @@ class ReadModels:
 
     views: ViewDatabase
 
+    def _built(self, *tables: Table) -> bool:
+        """Whether the models' tables are there: a model never built answers as empty."""
+        return all(self.views.has_table(t.physical()) for t in tables)
+
     def report(self, since: date | None = None) -> dict[str, Any]:
         """The statistics in the `report --json` shape."""
-        rows = self.views.query(f"SELECT metric, key, value FROM {COUNTS.physical()}", ())
+        rows = []
+        if self._built(COUNTS):
+            rows = self.views.query(f"SELECT metric, key, value FROM {COUNTS.physical()}", ())
         report: dict[str, Any] = dict.fromkeys(SINGLE, 0)
         record_changes: dict[str, int] = {}
         by_province: dict[str, int] = {}
@@ -54,6 +60,8 @@ class ReadModels:
     def verify(self, ref: PersonRef, name: str, born: date) -> dict[str, Any]:
         """Does the ID number, or the person UUID, belong to a person of this name and date of
         birth, and their status (`cancelled` for a number no longer held)."""
+        if not self._built(PEOPLE, ID_NUMBERS):
+            return {"match": False, "status": "unknown"}
         if isinstance(ref, IdNumber):
             found = self.views.query(
                 f"SELECT n.status, p.status, p.name_folded, p.born FROM {ID_NUMBERS.physical()} n "
@@ -84,6 +92,8 @@ class ReadModels:
         limit: int = FIND_LIMIT,
     ) -> list[dict[str, Any]]:
         """People whose folded name holds every word of `name`, with their numbers."""
+        if not self._built(PEOPLE):
+            return []
         clauses: list[str] = []
         params: list[Any] = []
         words = fold_name(name).split()
@@ -119,7 +129,7 @@ class ReadModels:
         pending = pending or {}
         folded, born_on, excluded = fold_name(name), born.isoformat(), str(excluding)
         found: list[tuple[str, str | None]] = []
-        if self.views.has_table(PEOPLE.physical()):
+        if self._built(PEOPLE):
             rows = self.views.query(
                 f"SELECT person_id, id_number FROM {PEOPLE.physical()} "
                 "WHERE name_folded = ? AND born = ? AND birth_province = ? "
@@ -142,83 +152,73 @@ class ReadModels:
 class PossibleDuplicateFinder:
     """The register's `PossibleDuplicates` port, answered by the `people` model.
 
-    The model may lag behind the log. The events it has not applied yet are applied in memory,
-    over the rows as stored, so a birth recorded a moment ago is seen, and asking writes
-    nothing: a refused birth leaves the database as it was. Used as a context manager, the
-    finder catches the model up, to where it read, when the block ends without an error (the
-    act is recorded), so that the next question starts from there.
+    The model may lag behind the log. A question reads the model's rows as stored and applies
+    the events it has not applied yet in memory (`pending_rows`: the `people` projection over
+    the event log, opened read-only), so a birth recorded a moment ago is seen, and asking
+    writes nothing: a refused birth leaves the database as it was, and a models database that
+    does not exist yet is not created by a question.
+
+    Once the act is recorded, the caller brings the model up, for real, to where the last
+    question read: `catch_up()`, an explicit step. It is the only one that writes.
     """
 
     def __init__(self, store: StoreURL | str | None, views: StoreURL | str | None = None) -> None:
         self.store = store
         self.views_url = views
-        self._engine: Engine | None = None
+        self._source: EventSource | None = None
+        self._views: ViewDatabase | None = None
         #: Where the models are, and the head of the log the last question read to.
-        self._views: StoreURL | None = None
+        self._views_at: StoreURL | None = None
         self._seen: int | None = None
         #: The candidates the last question found.
         self.last: list[str] = []
-        #: Why the model could not be caught up after the act was recorded (None: it was).
-        self.not_kept: str | None = None
 
-    def _open(self) -> Engine:
-        if self._engine is None:
-            source = EventSource.open(self.store)
-            try:
-                url = self.views_url or source.url
-                self._views = url if isinstance(url, StoreURL) else StoreURL.parse(url)
-                stored = self._views
-                if stored.is_sqlite and not Path(stored.path).is_file():
-                    stored = _NO_MODELS  # a separate models file not made yet: nothing to read
-                views = ViewDatabase.open(stored, create=False)
-            except BaseException:
-                source.close()
-                raise
-            self._engine = Engine(source, views, create_tables=False)
-        return self._engine
+    def _open(self) -> tuple[EventSource, ViewDatabase]:
+        if self._source is None:
+            self._source = EventSource.open(self.store)
+        if self._views is None:
+            url = self.views_url or self._source.url
+            self._views_at = url if isinstance(url, StoreURL) else StoreURL.parse(url)
+            stored = self._views_at
+            if stored.is_sqlite and not Path(stored.path).is_file():
+                stored = _NO_MODELS  # a separate models file not made yet: nothing to read
+            self._views = ViewDatabase.open(stored, create=False)
+        return self._source, self._views
 
     def possible_duplicates(
         self, name: str, born: date, birth_province: str, *, excluding: UUID
     ) -> Sequence[str]:
-        engine = self._open()
-        self._seen, pending = engine.pending("people")
-        with database_errors(engine.views.url.redacted()):
-            self.last = ReadModels(engine.views).same_person_keys(
+        source, views = self._open()
+        with database_errors(views.url.redacted()):
+            self._seen, pending = pending_rows(source, views, PeopleProjection())
+            self.last = ReadModels(views).same_person_keys(
                 name, born, birth_province, excluding, pending.get(PEOPLE.physical())
             )
         return self.last
 
-    def keep(self) -> None:
-        """Catch the `people` model up, for real, to where the last question read."""
-        engine = self._engine
-        if engine is None or self._views is None or self._seen is None:
+    def catch_up(self) -> None:
+        """Bring the `people` model, for real, to where the last question read (nothing to do
+        if no question was asked). Call it once the act is recorded; it creates the models'
+        tables (and a separate models file) if they are not there yet."""
+        if self._source is None or self._views_at is None or self._seen is None:
             return
-        if engine.views.url == _NO_MODELS:
-            engine.views.close()
-            engine.views = ViewDatabase.open(self._views)
+        views = self._views
+        if views is None or views.url == _NO_MODELS:
+            if views is not None:
+                views.close()
+            views = self._views = ViewDatabase.open(self._views_at)
         else:
-            with database_errors(self._views.redacted()):
-                engine.views.create_tracking()
-        Engine(engine.source, engine.views).catch_up("people", upto=self._seen)
+            with database_errors(self._views_at.redacted()):
+                views.create_tracking()
+        Engine(self._source, views).catch_up("people", upto=self._seen)
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.views.close()
-            if self._engine.source is not None:
-                self._engine.source.close()
-            self._engine = None
-
-    def __enter__(self) -> PossibleDuplicateFinder:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
-        try:
-            if kind is None:
-                self.keep()
-        except CivledgerError as error:
-            self.not_kept = error.message  # the act is recorded; the model catches up later
-        finally:
-            self.close()
+        if self._views is not None:
+            self._views.close()
+            self._views = None
+        if self._source is not None:
+            self._source.close()
+            self._source = None
 
 
 #: An empty, private database: the models as they are before anything was projected.

@@ -4,23 +4,25 @@ A `ViewDatabase` creates the models' tables, runs a batch's writes and its track
 one transaction (`transaction()`), swaps rebuilt tables in atomically (`swap()`), and streams a
 table in key order for digests. It is also the library's `TrackingRecorder`, so
 `eventsourcing.tests.persistence.TrackingRecorderTestCase` runs against both backends.
+
+This module holds what both backends share; `projections.sqlite_views` and
+`projections.postgres_views` hold the rest, and the SQL that differs between them is the
+dialect's (`infrastructure.dialect`).
 """
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, cast
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
 
-import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
-from infrastructure.errors import StoreUnavailable
+from infrastructure.dialect import SQLITE, Dialect
+from infrastructure.errors import store_errors
 from infrastructure.store_url import StoreURL
 from projections.tables import TRACKING_TABLE, Table
 
@@ -37,17 +39,9 @@ class PositionMoved(Exception):
     """Another writer moved the projection's position since this batch read it: retry."""
 
 
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-@contextmanager
-def database_errors(where: str) -> Iterator[None]:
-    """Turn a driver error into `StoreUnavailable` with a one-line message."""
-    try:
-        yield
-    except (sqlite3.Error, psycopg.Error, OSError) as error:
-        raise StoreUnavailable(f"read models at {where}: {one_line(error)}") from error
+def database_errors(where: str) -> AbstractContextManager[None]:
+    """Database errors of the read models at `where` as `StoreUnavailable`, in one line."""
+    return store_errors(f"read models at {where}")
 
 
 class ViewTransaction(ABC):
@@ -79,22 +73,36 @@ class ViewTransaction(ABC):
 class ViewDatabase(TrackingRecorder, ABC):
     """The read models' database."""
 
-    placeholder = "?"
+    dialect: ClassVar[Dialect] = SQLITE
     #: Build rebuilt tables without write-ahead logging, and log them once before the swap.
     unlogged_rebuilds = False
+    #: Errors after which the server rolled a swap back whole, so that it may be tried again.
+    swap_retried_on: ClassVar[tuple[type[Exception], ...]] = ()
 
     def __init__(self, url: StoreURL) -> None:
         self.url = url
         self._tracking_seen = False
 
+    @property
+    def placeholder(self) -> str:
+        return self.dialect.placeholder
+
     @staticmethod
     def open(url: StoreURL | str, *, create: bool = True) -> ViewDatabase:
         """The read models at `url`. With `create=False` opening writes nothing, not even the
-        positions' table: for a reader that must leave the database as it found it."""
+        positions' table, and a SQLite path with no file behind it is refused (`no SQLite
+        store at PATH`, exit 1) rather than created: for a reader that must leave the
+        database as it found it."""
         parsed = url if isinstance(url, StoreURL) else StoreURL.parse(url)
+        if not create and parsed.path != ":memory:":
+            parsed.must_exist()
         with database_errors(parsed.redacted()):
             if parsed.is_sqlite:
+                from projections.sqlite_views import SQLiteViews
+
                 return SQLiteViews(parsed, create=create)
+            from projections.postgres_views import PostgresViews
+
             return PostgresViews(parsed, create=create)
 
     # ------------------------------------------------------------------ schema
@@ -141,11 +149,11 @@ class ViewDatabase(TrackingRecorder, ABC):
             [f"DROP TABLE IF EXISTS {table.physical(rebuilding)}" for table in tables]
         )
 
-    @abstractmethod
-    def has_table(self, physical: str) -> bool: ...
+    def has_table(self, physical: str) -> bool:
+        return self.dialect.has_table(self.query, physical)
 
-    @abstractmethod
-    def has_index(self, physical: str, columns: tuple[str, ...]) -> bool: ...
+    def has_index(self, physical: str, columns: tuple[str, ...]) -> bool:
+        return self.dialect.has_index(self.query, physical, columns)
 
     @abstractmethod
     def execute_script(self, statements: Sequence[str]) -> None:
@@ -187,7 +195,7 @@ class ViewDatabase(TrackingRecorder, ABC):
                             tx, f"INSERT INTO {TRACKING_TABLE} VALUES ({p}, {p})", (name, position)
                         )
                 return position or 0
-            except psycopg.errors.DeadlockDetected:
+            except self.swap_retried_on:
                 # A follower that had just inserted the model's first position: the server
                 # rolled this swap back whole, so it is simply tried again.
                 if attempt == SWAP_ATTEMPTS:
@@ -295,321 +303,3 @@ class HeldTransaction(ViewTransaction):
     def add(self, table: Table, physical: str, deltas: Mapping[tuple[str, ...], int]) -> None:
         for key, delta in deltas.items():
             self.counts[physical][key] += delta
-
-
-# --------------------------------------------------------------------- SQLite
-
-
-class SQLiteTransaction(ViewTransaction):
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.c = connection
-
-    def position(self, name: str) -> int | None:
-        row = self.c.execute(
-            f"SELECT notification_id FROM {TRACKING_TABLE} WHERE application_name = ?", (name,)
-        ).fetchone()
-        return None if row is None else int(row[0])
-
-    def advance(self, name: str, old: int | None, new: int) -> None:
-        if old is None:
-            cursor = self.c.execute(
-                f"INSERT INTO {TRACKING_TABLE} VALUES (?, ?) ON CONFLICT DO NOTHING", (name, new)
-            )
-        else:
-            cursor = self.c.execute(
-                f"UPDATE {TRACKING_TABLE} SET notification_id = ? "
-                "WHERE application_name = ? AND notification_id = ?",
-                (new, name, old),
-            )
-        if cursor.rowcount != 1:
-            raise PositionMoved(name)
-
-    def fetch(self, table: Table, physical: str, keys: Sequence[str]) -> dict[str, Row]:
-        (key,) = table.key
-        found: dict[str, Row] = {}
-        columns = ", ".join(table.columns)
-        for start in range(0, len(keys), SQLITE_CHUNK):
-            chunk = keys[start : start + SQLITE_CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            for values in self.c.execute(
-                f"SELECT {columns} FROM {physical} WHERE {key} IN ({marks})", chunk
-            ):
-                row = dict(zip(table.columns, values, strict=True))
-                found[row[key]] = row
-        return found
-
-    def upsert(self, table: Table, physical: str, rows: Sequence[Row]) -> None:
-        columns = table.columns
-        marks = ", ".join("?" * len(columns))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in table.value_columns)
-        self.c.executemany(
-            f"INSERT INTO {physical} ({', '.join(columns)}) VALUES ({marks}) "
-            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}",
-            [tuple(row[c] for c in columns) for row in rows],
-        )
-
-    def insert(self, table: Table, physical: str, rows: Sequence[Row]) -> None:
-        columns = table.columns
-        marks = ", ".join("?" * len(columns))
-        self.c.executemany(
-            f"INSERT INTO {physical} ({', '.join(columns)}) VALUES ({marks})",
-            [tuple(row[c] for c in columns) for row in rows],
-        )
-
-    def add(self, table: Table, physical: str, deltas: Mapping[tuple[str, ...], int]) -> None:
-        if not deltas:
-            return
-        (value,) = table.value_columns
-        marks = ", ".join("?" * len(table.columns))
-        self.c.executemany(
-            f"INSERT INTO {physical} ({', '.join(table.columns)}) VALUES ({marks}) "
-            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE "
-            f"SET {value} = {physical}.{value} + excluded.{value}",
-            [(*key, delta) for key, delta in deltas.items() if delta],
-        )
-        fallen = [key for key, delta in deltas.items() if delta < 0]
-        condition = " AND ".join(f"{k} = ?" for k in table.key)
-        self.c.executemany(f"DELETE FROM {physical} WHERE {value} = 0 AND {condition}", fallen)
-
-
-class SQLiteViews(ViewDatabase):
-    def __init__(self, url: StoreURL, *, create: bool = True) -> None:
-        super().__init__(url)
-        path = Path(url.path)
-        if not path.parent.exists():
-            raise StoreUnavailable(f"read models at {url.redacted()}: no directory {path.parent}")
-        self.connection = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=30
-        )
-        try:
-            self.connection.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError as error:
-            self.connection.close()
-            if error.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
-                raise StoreUnavailable(f"{path} is not a SQLite database") from error
-            raise
-        self.connection.execute("PRAGMA synchronous=NORMAL")
-        self.connection.execute("PRAGMA busy_timeout=30000")
-        if create:
-            self.create_tracking()
-
-    @contextmanager
-    def transaction(self) -> Iterator[SQLiteTransaction]:
-        c = self.connection
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield SQLiteTransaction(c)
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
-
-    def raw(self, tx: ViewTransaction, statement: str, params: Sequence[Any]) -> None:
-        cast(SQLiteTransaction, tx).c.execute(statement, params)
-
-    def execute_script(self, statements: Sequence[str]) -> None:
-        with self.transaction() as tx:
-            for statement in statements:
-                tx.c.execute(statement)
-
-    def has_table(self, physical: str) -> bool:
-        row = self.connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (physical,)
-        ).fetchone()
-        return row is not None
-
-    def has_index(self, physical: str, columns: tuple[str, ...]) -> bool:
-        for (name,) in self.connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-            "AND sql IS NOT NULL",
-            (physical,),
-        ).fetchall():
-            info = self.connection.execute(f"PRAGMA index_info({name})").fetchall()
-            if tuple(row[2] for row in info) == columns:
-                return True
-        return False
-
-    def query(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return list(self.connection.execute(statement, params).fetchall())
-
-    def scan(self, table: Table, physical: str) -> Iterator[tuple[Any, ...]]:
-        cursor = self.connection.execute(
-            f"SELECT {', '.join(table.columns)} FROM {physical} ORDER BY {', '.join(table.key)}"
-        )
-        while rows := cursor.fetchmany(10_000):
-            yield from rows
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-# ----------------------------------------------------------------- PostgreSQL
-
-
-def _pg(statement: str) -> str:
-    return statement.replace("?", "%s")
-
-
-class PostgresTransaction(ViewTransaction):
-    def __init__(self, connection: psycopg.Connection[tuple[Any, ...]]) -> None:
-        self.c = connection
-
-    def position(self, name: str) -> int | None:
-        row = self.c.execute(
-            f"SELECT notification_id FROM {TRACKING_TABLE} WHERE application_name = %s",
-            (name,),
-            prepare=True,
-        ).fetchone()
-        return None if row is None else int(row[0])
-
-    def advance(self, name: str, old: int | None, new: int) -> None:
-        if old is None:
-            cursor = self.c.execute(
-                f"INSERT INTO {TRACKING_TABLE} VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                (name, new),
-            )
-        else:
-            cursor = self.c.execute(
-                f"UPDATE {TRACKING_TABLE} SET notification_id = %s "
-                "WHERE application_name = %s AND notification_id = %s",
-                (new, name, old),
-                prepare=True,
-            )
-        if cursor.rowcount != 1:
-            raise PositionMoved(name)
-
-    def fetch(self, table: Table, physical: str, keys: Sequence[str]) -> dict[str, Row]:
-        (key,) = table.key
-        columns = table.columns
-        rows = self.c.execute(
-            f"SELECT {', '.join(columns)} FROM {physical} WHERE {key} = ANY(%s)",
-            (list(keys),),
-        ).fetchall()
-        found: dict[str, Row] = {}
-        for values in rows:
-            row = dict(zip(columns, values, strict=True))
-            found[row[key]] = row
-        return found
-
-    def upsert(self, table: Table, physical: str, rows: Sequence[Row]) -> None:
-        if not rows:
-            return
-        columns = table.columns
-        names = ", ".join(columns)
-        temp = f"tmp_{physical}"
-        self.c.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {temp} (LIKE {physical}) ON COMMIT DELETE ROWS"
-        )
-        with self.c.cursor().copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in table.value_columns)
-        self.c.execute(
-            f"INSERT INTO {physical} ({names}) SELECT {names} FROM {temp} "
-            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
-        )
-        self.c.execute(f"DELETE FROM {temp}")
-
-    def insert(self, table: Table, physical: str, rows: Sequence[Row]) -> None:
-        columns = table.columns
-        with self.c.cursor().copy(f"COPY {physical} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-
-    def add(self, table: Table, physical: str, deltas: Mapping[tuple[str, ...], int]) -> None:
-        items = [(*key, delta) for key, delta in deltas.items() if delta]
-        if not items:
-            return
-        (value,) = table.value_columns
-        arrays = [list(column) for column in zip(*items, strict=True)]
-        types = ", ".join(f"%s::{'bigint' if c in table.ints else 'text'}[]" for c in table.columns)
-        key = ", ".join(table.key)
-        self.c.execute(
-            f"INSERT INTO {physical} ({', '.join(table.columns)}) "
-            f"SELECT * FROM unnest({types}) "
-            f"ON CONFLICT ({key}) DO UPDATE SET {value} = {physical}.{value} + EXCLUDED.{value}",
-            arrays,
-        )
-        fallen = [key for key, delta in deltas.items() if delta < 0]
-        if fallen:
-            key_types = ", ".join("%s::text[]" for _ in table.key)
-            self.c.execute(
-                f"DELETE FROM {physical} WHERE {value} = 0 AND ({key}) IN "
-                f"(SELECT * FROM unnest({key_types}))",
-                [list(column) for column in zip(*fallen, strict=True)],
-            )
-
-
-class PostgresViews(ViewDatabase):
-    placeholder = "%s"
-    unlogged_rebuilds = True
-
-    def __init__(self, url: StoreURL, *, create: bool = True) -> None:
-        super().__init__(url)
-        self.connection: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(
-            host=url.host,
-            port=url.port,
-            user=url.user,
-            password=url.password or None,
-            dbname=url.dbname,
-            connect_timeout=url.connect_timeout,
-            autocommit=True,
-        )
-        self.connection.execute("SET client_min_messages = warning")
-        # A lost last batch after a server crash is re-applied from the log: the position is
-        # lost with it, so the models stay consistent; commits need not wait for the disk.
-        self.connection.execute("SET synchronous_commit = off")
-        if create:
-            self.create_tracking()
-
-    @contextmanager
-    def transaction(self) -> Iterator[PostgresTransaction]:
-        with self.connection.transaction():
-            yield PostgresTransaction(self.connection)
-
-    def raw(self, tx: ViewTransaction, statement: str, params: Sequence[Any]) -> None:
-        cast(PostgresTransaction, tx).c.execute(cast(Any, statement), params)
-
-    def lock_positions(self, tx: ViewTransaction, names: Sequence[str]) -> None:
-        cast(PostgresTransaction, tx).c.execute(
-            f"SELECT 1 FROM {TRACKING_TABLE} WHERE application_name = ANY(%s) "
-            "ORDER BY application_name FOR UPDATE",
-            (list(names),),
-        )
-
-    def execute_script(self, statements: Sequence[str]) -> None:
-        with self.connection.transaction():
-            for statement in statements:
-                self.connection.execute(cast(Any, statement))
-
-    def has_table(self, physical: str) -> bool:
-        row = self.connection.execute("SELECT to_regclass(%s)", (physical,)).fetchone()
-        return row is not None and row[0] is not None
-
-    def has_index(self, physical: str, columns: tuple[str, ...]) -> bool:
-        rows = self.connection.execute(
-            "SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i "
-            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
-            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-            "WHERE i.indrelid = to_regclass(%s) AND NOT i.indisprimary GROUP BY i.indexrelid",
-            (physical,),
-        ).fetchall()
-        return any(tuple(row[0]) == columns for row in rows)
-
-    def query(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return self.connection.execute(cast(Any, _pg(statement)), params, prepare=True).fetchall()
-
-    def scan(self, table: Table, physical: str) -> Iterator[tuple[Any, ...]]:
-        order = ", ".join(f'{k} COLLATE "C"' for k in table.key)
-        with (
-            self.connection.transaction(),
-            self.connection.cursor(name=f"scan_{secrets.token_hex(4)}") as cursor,
-        ):
-            cursor.itersize = 10_000
-            cursor.execute(
-                cast(Any, f"SELECT {', '.join(table.columns)} FROM {physical} ORDER BY {order}")
-            )
-            yield from cursor
-
-    def close(self) -> None:
-        self.connection.close()

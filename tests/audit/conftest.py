@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner, Result
 
-from cli.main import app
 from application.register import CivilRegister
+from cli.main import app
 from domain.commands import Clerking, RecordDeath, RegisterBirth
 from infrastructure.store_url import StoreURL
 

@@ -11,11 +11,11 @@ from eventsourcing.cipher import AESCipher
 from typer.testing import Result
 
 from application.register import CivilRegister
+from audit.log import MerkleLogProjection
+from domain.person import Person
 from importer.pipeline import importer_for
 from infrastructure.errors import EventsUnreadable
-from domain.person import Person
 from infrastructure.store_url import StoreURL
-from audit.log import MerkleLogProjection
 from tests.audit.conftest import Invoke, birth
 from tests.conftest import FixedClock
 

@@ -8,9 +8,9 @@ import psycopg
 import pytest
 
 from application.register import CivilRegister
+from audit.log import MerkleLogProjection
 from infrastructure.errors import StoreUnavailable
 from infrastructure.store_url import StoreURL
-from audit.log import MerkleLogProjection
 from tests.audit.conftest import Invoke, birth, register_people
 from tests.conftest import FixedClock
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from application.register import CivilRegister
-from infrastructure.store_url import StoreURL
 from audit.log import MerkleLogProjection
+from infrastructure.store_url import StoreURL
 from tests.audit.conftest import (
     Invoke,
     disable_append_only,

@@ -9,8 +9,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from cli.main import app
 from application.register import CivilRegister
+from cli.main import app
 
 BIRTH_OFFICE = "UBND phường Cửa Nam, Hà Nội"
 

@@ -10,10 +10,10 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
-from cli.synthetic import DENSE, HORIZON, PopulationGenerator
-from importer.pipeline import parse_row
 from domain.commands import ACT_COMMANDS
 from domain.registry import person_id_for_birth
+from importer.rows import parse_row
+from importer.synthetic import DENSE, HORIZON, PopulationGenerator
 from tests.bulk.helpers import run
 
 
@@ -77,7 +77,7 @@ def test_a_negative_population_is_refused_with_exit_code_2(tmp_path: Path) -> No
 
 
 def test_bulk_serials_are_six_random_digits_never_counted_up() -> None:
-    from importer.pipeline import Serials
+    from importer.batch import Serials
 
     serials = Serials()
     drawn = [serials.draw() for _ in range(5000)]

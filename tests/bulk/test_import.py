@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.synthetic import DENSE, PopulationGenerator
 from application.register import CivilRegister
+from importer.synthetic import DENSE, PopulationGenerator
 from tests.bulk.helpers import (
     BIRTH_OFFICE,
     birth_ref,

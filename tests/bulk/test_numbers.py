@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from application.register import CivilRegister
-from importer.pipeline import Rejected, Serials, importer_for, numbered_lines
+from importer.batch import Serials
+from importer.pipeline import importer_for
+from importer.rows import Rejected, numbered_lines
 
 
 class ScriptedSerials(Serials):

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from cli.synthetic import PopulationGenerator
-from importer import parse_worker
-from importer import pipeline as bulk
 from application.register import CivilRegister
-from importer.pipeline import Rejected, importer_for, numbered_lines, parse_chunk
+from importer import pipeline, wire, workers
+from importer.pipeline import importer_for
+from importer.rows import Parsed, Rejected, numbered_lines, parse_chunk
+from importer.synthetic import PopulationGenerator
 from infrastructure.errors import WorkerFailed
 from tests.bulk.helpers import BIRTH_OFFICE, birth_ref, ledger_topics, row, run, write_lines
 
@@ -99,16 +99,16 @@ def test_a_worker_that_dies_stops_the_import_and_a_rerun_completes_it(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     killed: list[int] = []
-    take = bulk._ParseWorkers.take
+    take = workers.ParseWorkers.take
 
-    def take_then_kill(self: bulk._ParseWorkers) -> bulk._Parsed:
+    def take_then_kill(self: workers.ParseWorkers) -> Parsed:
         parsed = take(self)
         if not killed:  # the worker now parses the next chunk: kill it
             killed.append(self.processes[0].pid)
             os.kill(self.processes[0].pid, signal.SIGKILL)
         return parsed
 
-    monkeypatch.setattr(bulk._ParseWorkers, "take", take_then_kill)
+    monkeypatch.setattr(workers.ParseWorkers, "take", take_then_kill)
     register = CivilRegister(store_url)
     with pytest.raises(WorkerFailed, match="parse worker stopped"):
         importer_for(register, 150, 1).run(numbered_lines(LINES), lambda rejected: None)
@@ -151,10 +151,10 @@ def test_the_cli_imports_with_parse_workers(store_url: str, tmp_path: Path) -> N
 
 
 def test_a_worker_failure_names_its_cause_in_one_line() -> None:
-    with bulk._ParseWorkers(1) as pool:
+    with workers.ParseWorkers(1) as pool:
         worker = pool.processes[0]
         assert worker.stdin is not None
-        worker.stdin.write(parse_worker.HEADER.pack(5) + b"\x80\x05junk")  # not a pickle
+        worker.stdin.write(wire.HEADER.pack(5) + b"\x80\x05junk")  # not a pickle
         worker.stdin.flush()
         pool.order.append(pool.idle.pop(0))
         with pytest.raises(WorkerFailed) as failed:
@@ -171,14 +171,13 @@ def test_a_worker_gets_neither_the_cipher_key_nor_the_store(
     monkeypatch.setenv("CIVLEDGER_CIPHER_KEY", "a-secret-key")
     monkeypatch.setenv("CIVLEDGER_STORE", "postgresql://clerk:secret@db/register")
     monkeypatch.setenv("CIVLEDGER_BATCH_NOTE", "kept")
-    with bulk._ParseWorkers(1) as pool:
-        environ = Path(f"/proc/{pool.processes[0].pid}/environ").read_bytes().split(b"\0")
-    names = {entry.split(b"=", 1)[0] for entry in environ if entry}
-    assert b"CIVLEDGER_CIPHER_KEY" not in names
-    assert b"CIVLEDGER_STORE" not in names
-    assert b"CIVLEDGER_BATCH_NOTE" in names  # the rest of the environment is passed on
-    root = str(Path(bulk.__file__).resolve().parent.parent).encode()
-    assert any(entry.startswith(b"PYTHONPATH=" + root) for entry in environ)
+    with workers.ParseWorkers(1, report_environment=True) as pool:
+        environ = pool.environment_of(0)  # as the worker itself sees it
+    assert "CIVLEDGER_CIPHER_KEY" not in environ
+    assert "CIVLEDGER_STORE" not in environ
+    assert environ["CIVLEDGER_BATCH_NOTE"] == "kept"  # the rest of the environment is passed on
+    root = str(Path(pipeline.__file__).resolve().parent.parent)
+    assert environ["PYTHONPATH"].startswith(root)
 
 
 def test_a_stop_request_ends_the_import_between_batches(store_url: str) -> None:

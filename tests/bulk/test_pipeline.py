@@ -16,12 +16,13 @@ from eventsourcing.persistence import StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.synthetic import PopulationGenerator
 from application.register import CivilRegister
-from importer.pipeline import ImportTally, Rejected, importer_for, numbered_lines
 from domain.commands import Clerking, RecordDeath
 from domain.events import BirthRegistered
 from domain.registry import person_id_for_birth
+from importer.pipeline import ImportTally, importer_for
+from importer.rows import Rejected, numbered_lines
+from importer.synthetic import PopulationGenerator
 from tests.bulk.helpers import BIRTH_OFFICE, birth_ref, row
 
 CLERK = {"clerk": "Trần Thị Hoa", "office": BIRTH_OFFICE}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.synthetic import PopulationGenerator
 from application.register import CivilRegister
+from importer.synthetic import PopulationGenerator
 from tests.bulk.helpers import ledger_topics
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL primary plus a synchronous hot standby, on loopback ports.
 
-Used by the fault-injection fixture (`tests/faults/conftest.py`), by `scripts/pg-cluster` and by
-`bench/soak`. It runs the installed binaries (`initdb`, `pg_basebackup -R`, `pg_ctl`) as the
+Used by the fault-injection fixture (`tests/faults/conftest.py`), by `scripts/pg_cluster.py` and
+by `bench/soak.py`. It runs the installed binaries (`initdb`, `pg_basebackup -R`, `pg_ctl`) as the
 `postgres` OS user when started as root, since PostgreSQL refuses to run as root. Everything
 lives under one directory: `primary/`, `standby/`, their logs and a `cluster.json` that lets a
 later `down`, `promote` or `status` find the cluster again. It never touches port 5432.

@@ -13,8 +13,8 @@ import pytest
 
 from application.register import CivilRegister
 from domain.commands import Clerking, RecordDeath, RegisterBirth
-from infrastructure.errors import StoreUnavailable
 from domain.errors import UnknownPerson
+from infrastructure.errors import StoreUnavailable
 from infrastructure.store_url import StoreURL
 from tests.conftest import FixedClock
 

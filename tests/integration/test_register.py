@@ -84,7 +84,7 @@ def test_a_cancelled_number_still_shows_its_holder(register: CivilRegister) -> N
     holder = register.person(old)
     assert holder.id == an.id
     assert holder.cancelled_id_numbers == [old]
-    assert register._exists(claim_id(old))
+    assert register.on_store.exists(claim_id(old))
 
 
 def test_death_renunciation_and_history(register: CivilRegister, clock: FixedClock) -> None:

@@ -325,7 +325,7 @@ def test_an_unreachable_views_database_is_exit_1(run) -> None:  # type: ignore[n
 
 
 def test_the_progress_bar_shows_rate_and_eta(capsys: pytest.CaptureFixture[str]) -> None:
-    from cli.projections import ProgressBar
+    from cli.progress import ProgressBar
 
     bar = ProgressBar("rebuilding all", enabled=True)
     bar(500, 1000)

@@ -11,9 +11,10 @@ import threading
 import time
 from pathlib import Path
 
-from bench.synthetic import write_log
 from application.register import CivilRegister
+from bench.event_log import write_log
 from domain.commands import Clerking, RegisterBirth
+from importer.synthetic import DENSE
 from projections.engine import PROJECTION_NAMES, Engine
 from projections.views import ViewDatabase
 from tests.projections.conftest import engine_for
@@ -46,12 +47,13 @@ def test_a_killed_rebuild_leaves_the_old_model_and_resumes_to_a_clean_result(
     store_url: str, tmp_path: Path
 ) -> None:
     register = CivilRegister(store_url)
-    write_log(register, people=300, seed=1)
+    write_log(register, people=300, seed=1, rates=DENSE)
     engine = engine_for(register)
     engine.catch_up()
     old_digest = engine.digest()
     old_positions = engine.views.positions()
-    write_log(register, people=300, seed=2)  # the rebuild will see these; the old model not
+    # The rebuild will see these; the old model not.
+    write_log(register, people=300, seed=2, rates=DENSE)
 
     rebuild = _cli("projections", "rebuild", "--batch-size", "3", "--store", store_url, "--json")
     watcher = ViewDatabase.open(store_url)
@@ -117,7 +119,7 @@ def test_follow_shows_new_events_and_stops_cleanly_on_ctrl_c(store_url: str) -> 
 
 def test_follow_in_process_stops_when_asked(store_url: str) -> None:
     register = CivilRegister(store_url)
-    write_log(register, people=20)
+    write_log(register, people=20, rates=DENSE)
     engine = engine_for(register, batch_size=7)
     stop = threading.Event()
     heads: list[int] = []
@@ -136,7 +138,7 @@ def test_two_workers_catching_up_the_same_models_apply_each_event_once(
     store_url: str, tmp_path: Path
 ) -> None:
     register = CivilRegister(store_url)
-    write_log(register, people=150, seed=3)
+    write_log(register, people=150, seed=3, rates=DENSE)
     workers = [engine_for(register, batch_size=13) for _ in range(2)]
     errors: list[BaseException] = []
 
@@ -162,16 +164,16 @@ def test_a_rebuild_under_a_running_follower_ends_equal_to_a_clean_build(
     store_url: str, tmp_path: Path
 ) -> None:
     register = CivilRegister(store_url)
-    write_log(register, people=150, seed=4)
+    write_log(register, people=150, seed=4, rates=DENSE)
     follower = engine_for(register, batch_size=11)
     stop = threading.Event()
     thread = threading.Thread(target=follower.follow, args=(stop,))
     thread.start()
     try:
-        write_log(register, people=100, seed=5)  # the follower keeps applying these
+        write_log(register, people=100, seed=5, rates=DENSE)  # the follower keeps applying these
         rebuilder = engine_for(register, batch_size=17)
         rebuilder.rebuild()
-        write_log(register, people=50, seed=6)
+        write_log(register, people=50, seed=6, rates=DENSE)
         head = register.recorder.max_notification_id() or 0
         _wait_for(
             lambda: min(rebuilder.views.positions().get(n, 0) for n in PROJECTION_NAMES) >= head,
@@ -190,7 +192,7 @@ def test_ctrl_c_while_catching_up_stops_between_batches_and_a_second_one_at_once
     store_url: str, tmp_path: Path
 ) -> None:
     register = CivilRegister(store_url)
-    write_log(register, people=400, seed=8)
+    write_log(register, people=400, seed=8, rates=DENSE)
     for presses in (1, 2):
         follower = _cli("projections", "follow", "--batch-size", "3", "--store", store_url)
         views = ViewDatabase.open(store_url)

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infrastructure.mapper import decode_state, encode_state
 from domain.person import Person
 from domain.reference import REFERENCE
 from domain.registry import draw_number
 from domain.values import IdNumber, Sex
+from infrastructure.mapper import decode_state, encode_state
 from tests.unit.factories import TODAY, an, basis
 
 provinces = st.sampled_from(sorted(REFERENCE.tables[0].codes))

@@ -24,12 +24,13 @@ from uuid import UUID
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
-from importer import pipeline as bulk
 from application.register import CivilRegister
-from importer.pipeline import importer_for, numbered_lines
 from domain.commands import ChangeRecord, Clerking, MergeDuplicate, RegisterBirth
 from domain.errors import InvalidInput, RuleBroken
 from domain.events import IdNumberAssigned
+from importer.batch import Serials
+from importer.pipeline import importer_for
+from importer.rows import numbered_lines
 from tests.conftest import FixedClock
 
 #: Few serials: with 2 provinces x 2 sexes x 2 years, a bucket holds at most this many people.
@@ -80,7 +81,7 @@ def narrow_draws(seed: int) -> Iterator[list[int]]:
 
     with (
         mock.patch("secrets.randbelow", draw),  # the clerk's path (`registry.draw_number`)
-        mock.patch.object(bulk.Serials, "draw", draw),
+        mock.patch.object(Serials, "draw", draw),
     ):
         yield drawn
 

@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infrastructure import mapper
 from domain.events import EVENTS_BY_TOPIC, IdNumberAssigned
-from infrastructure.mapper import decode_state, encode_state
 from domain.registry import NAMESPACE_ACT, NAMESPACE_CLAIM, NAMESPACE_PERSON, uuid5_of
+from infrastructure import mapper
+from infrastructure.mapper import decode_state, encode_state
 from tests.unit.factories import NOW
 
 

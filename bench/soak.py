@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Soak test on a local primary + synchronous standby: clerks, a follower and a verify reader.
 
-    bench/soak [--seconds 60] [--clerks 8] [--json]
+    .venv/bin/python -m bench.soak [--seconds 60] [--clerks 8] [--json]     (or `make soak`)
 
 For a bounded time it runs, at once:
 - N clerk processes (8 by default), each a long-lived process recording acts through the
@@ -32,25 +31,36 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.faults.cluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-try:
-    import psycopg  # noqa: F401 (only to find out which Python runs this)
-except ImportError:  # run by a Python without the project installed: use the project's venv
-    VENV = Path(__file__).resolve().parent.parent / ".venv"
-    if (VENV / "bin" / "python").exists() and Path(sys.prefix).resolve() != VENV.resolve():
-        python = str(VENV / "bin" / "python")
-        os.execv(python, [python, *sys.argv])  # noqa: S606 (re-runs this very script)
-    raise
 
 PROVINCES = ("001", "079", "048", "031", "092", "046")
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi")
 MIDDLE = ("Thị", "Văn", "Minh", "Ngọc", "Thu", "Đức", "Thanh", "Hữu", "Quang", "Kim")
-GIVEN = ("Hoa", "An", "Bình", "Cúc", "Dũng", "Giang", "Hạnh", "Khánh", "Lan", "Mai", "Nam",
-         "Phúc", "Quân", "Sơn", "Tâm", "Uyên", "Vinh", "Yến")
+GIVEN = (
+    "Hoa",
+    "An",
+    "Bình",
+    "Cúc",
+    "Dũng",
+    "Giang",
+    "Hạnh",
+    "Khánh",
+    "Lan",
+    "Mai",
+    "Nam",
+    "Phúc",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Uyên",
+    "Vinh",
+    "Yến",
+)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -87,7 +97,8 @@ def clerk(store: str, office: str, seconds: float, seed: int) -> dict[str, Any]:
                 born = date(1950, 1, 1) + timedelta(days=rng.randrange(25000))
                 act = RegisterBirth.parse(
                     name=f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
-                    sex=rng.choice(("male", "female")), born=born.isoformat(),
+                    sex=rng.choice(("male", "female")),
+                    born=born.isoformat(),
                     province=rng.choice(PROVINCES),
                 )
                 outcome = register.register_birth(act, clerking)
@@ -116,8 +127,12 @@ def clerk(store: str, office: str, seconds: float, seed: int) -> dict[str, Any]:
         except Exception as error:  # counted and reported, never hidden
             errors[f"unexpected:{type(error).__name__}"] += 1
     register.close()
-    return {"acts": done, "errors": dict(errors), "latencies": latencies,
-            "seconds": time.monotonic() - began}
+    return {
+        "acts": done,
+        "errors": dict(errors),
+        "latencies": latencies,
+        "seconds": time.monotonic() - began,
+    }
 
 
 # --------------------------------------------------------------- the verify reader
@@ -162,8 +177,12 @@ def verifier(views_url: str, seconds: float, seed: int) -> dict[str, Any]:
             errors[f"verify:{type(error).__name__}"] += 1
             time.sleep(0.1)
     views.close()
-    return {"verifications": len(latencies), "matches": matches, "errors": dict(errors),
-            "latencies": latencies}
+    return {
+        "verifications": len(latencies),
+        "matches": matches,
+        "errors": dict(errors),
+        "latencies": latencies,
+    }
 
 
 # --------------------------------------------------------------------- the driver
@@ -171,20 +190,26 @@ def verifier(views_url: str, seconds: float, seed: int) -> dict[str, Any]:
 
 def spawn(role: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--role", role, *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "bench.soak", "--role", role, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
 def civledger(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "cli.main", *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
 def drive(seconds: float, clerks: int) -> dict[str, Any]:
-
     from tests.faults.cluster import Cluster, unavailable_reason
 
     reason = unavailable_reason()
@@ -207,8 +232,17 @@ def drive(seconds: float, clerks: int) -> dict[str, Any]:
             "projections", "follow", "--batch-size", "500", "--events-from", replica, env=env
         )
         workers = [
-            spawn("clerk", "--store", store, "--office", f"SOAK-{n:02d}",
-                  "--seconds", str(seconds), "--seed", str(n))
+            spawn(
+                "clerk",
+                "--store",
+                store,
+                "--office",
+                f"SOAK-{n:02d}",
+                "--seconds",
+                str(seconds),
+                "--seed",
+                str(n),
+            )
             for n in range(clerks)
         ]
         reader = spawn("verify", "--store", store, "--seconds", str(seconds), "--seed", "99")
@@ -220,8 +254,9 @@ def drive(seconds: float, clerks: int) -> dict[str, Any]:
         follower.send_signal(signal.SIGTERM)
         _, follower_err = follower.communicate(timeout=120)
         if follower.returncode != 0:
-            verify["errors"][f"follower exited {follower.returncode}: "
-                             f"{follower_err.strip()[-200:]}"] = 1
+            verify["errors"][
+                f"follower exited {follower.returncode}: {follower_err.strip()[-200:]}"
+            ] = 1
         # The write rate while the clerks were writing (process start-up left out).
         moving = [i for i in range(1, len(heads)) if heads[i][1] != heads[i - 1][1]]
         first, last = (moving[0] - 1, moving[-1]) if moving else (0, len(heads) - 1)
@@ -233,7 +268,7 @@ def drive(seconds: float, clerks: int) -> dict[str, Any]:
 
 
 def sample(
-    cluster: Any, workers: list[subprocess.Popen[str]]
+    cluster: Cluster, workers: list[subprocess.Popen[str]]
 ) -> tuple[list[int], list[int], list[tuple[float, int]]]:
     """Every quarter second until the clerks finish: the primary's head, the standby's
     replayed head and the follower's lowest position."""
@@ -242,8 +277,10 @@ def sample(
     lags: list[int] = []
     replay_lags: list[int] = []
     heads: list[tuple[float, int]] = []
-    with psycopg.connect(cluster.primary.conninfo(), autocommit=True) as primary, \
-            psycopg.connect(cluster.standby.conninfo(), autocommit=True) as standby:
+    with (
+        psycopg.connect(cluster.primary.conninfo(), autocommit=True) as primary,
+        psycopg.connect(cluster.standby.conninfo(), autocommit=True) as standby,
+    ):
         while any(w.poll() is None for w in workers):
             head = primary.execute(
                 "SELECT coalesce(max(notification_id), 0) FROM civledger_events"
@@ -268,8 +305,13 @@ def sample(
 
 
 def summarise(
-    clerks: int, elapsed: float, results: list[dict[str, Any]], verify: dict[str, Any],
-    lags: list[int], replay_lags: list[int], events_per_second: float,
+    clerks: int,
+    elapsed: float,
+    results: list[dict[str, Any]],
+    verify: dict[str, Any],
+    lags: list[int],
+    replay_lags: list[int],
+    events_per_second: float,
 ) -> dict[str, Any]:
     errors: collections.Counter[str] = collections.Counter()
     for r in results:
@@ -318,13 +360,15 @@ def summarise(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="soak", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="soak", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to run")
     parser.add_argument("--clerks", type=int, default=8, help="concurrent clerk processes")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--role", choices=("driver", "clerk", "verify"), default="driver",
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--role", choices=("driver", "clerk", "verify"), default="driver", help=argparse.SUPPRESS
+    )
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--office", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -342,17 +386,23 @@ def main() -> int:
         print(json.dumps(report, indent=2))
     else:
         lag, verify = report["follower_lag_events"], report["verify"]
-        print(f"{report['acts']} acts in {report['seconds']}s by {report['clerks']} clerks: "
-              f"{report['acts_per_second']} acts/s "
-              f"(write p50 {report['write_latency_ms']['p50']} ms, "
-              f"p99 {report['write_latency_ms']['p99']} ms)")
-        print(f"follower lag behind the primary: p50 {lag['p50']:.0f}, p99 {lag['p99']:.0f} "
-              f"events (~{lag['p50_seconds_estimate']} s, ~{lag['p99_seconds_estimate']} s at "
-              f"{report['events_per_second']} events/s; {lag['samples']} samples); "
-              "standby replay lag p99 "
-              f"{report['standby_replay_lag_events']['p99']:.0f} events")
-        print(f"verify: {verify['count']} checks, p50 {verify['latency_ms_p50']} ms, "
-              f"p99 {verify['latency_ms_p99']} ms, {verify['matches']} matches")
+        print(
+            f"{report['acts']} acts in {report['seconds']}s by {report['clerks']} clerks: "
+            f"{report['acts_per_second']} acts/s "
+            f"(write p50 {report['write_latency_ms']['p50']} ms, "
+            f"p99 {report['write_latency_ms']['p99']} ms)"
+        )
+        print(
+            f"follower lag behind the primary: p50 {lag['p50']:.0f}, p99 {lag['p99']:.0f} "
+            f"events (~{lag['p50_seconds_estimate']} s, ~{lag['p99_seconds_estimate']} s at "
+            f"{report['events_per_second']} events/s; {lag['samples']} samples); "
+            "standby replay lag p99 "
+            f"{report['standby_replay_lag_events']['p99']:.0f} events"
+        )
+        print(
+            f"verify: {verify['count']} checks, p50 {verify['latency_ms_p50']} ms, "
+            f"p99 {verify['latency_ms_p99']} ms, {verify['matches']} matches"
+        )
         print(f"errors: {report['errors'] or 'none'}")
     return 1 if report["unexpected_errors"] else 0
 

@@ -1,4 +1,9 @@
-"""A synthetic population of the register: JSON Lines of acts, the same seed giving the same bytes.
+"""A synthetic population of the register: import rows (JSON Lines of acts, docs/import.md),
+the same seed giving the same bytes.
+
+The one population generator of the project: `civledger generate` writes its rows, the import
+benchmarks import them, and the rebuild benchmark turns them into events
+(`bench/event_log.py`) without going through the rules.
 
 Families are drawn one at a time: parents, then children linked to them by their birth acts.
 Each person's later acts (changes, corrections, nationality determined, renunciation, death,
