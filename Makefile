@@ -48,6 +48,19 @@ bench-import: $(STAMP)
 bench-large: $(STAMP)
 	$(BIN)/python -m bench.scale_bench --people 10000000 --backend postgres
 
+# The earlier code and this one in the same run, alternating: import (PostgreSQL, SQLite),
+# rebuild and a clerk's act (docs/benchmarks.md, ## One decision per act: old and new code).
+# OLD must be a checkout of the earlier commit with its own .venv, for example:
+#   git worktree add ../civledger-old d3a18d5 && cd ../civledger-old \
+#     && python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'
+# NEW is this checkout by default; each version runs with its own .venv only.
+OLD ?= ../civledger-old
+NEW ?= .
+.PHONY: bench-compare
+
+bench-compare: $(STAMP)
+	$(BIN)/python -m bench.compare_versions --old $(OLD) --new $(NEW)
+
 # Soak on a throwaway primary + synchronous standby: 8 clerks, a follower on the standby, a
 # verify reader (docs/benchmarks.md, ## Soak). `make soak SOAK_SECONDS=600` runs longer.
 SOAK_SECONDS ?= 60

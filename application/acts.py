@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from application.effect import Effect
 from application.ports import ActState
+from application.residence_acts import decide_residence, leave_everything
 from domain.aggregate import ActBasis, Aggregate
 from domain.commands import (
+    PEOPLE_FIELDS,
     PERSON_FIELDS,
     ChangeRecord,
     Clerking,
@@ -51,6 +54,10 @@ class Decision:
     aggregates: tuple[Aggregate, ...] = ()
     assigned: str | None = None
     cancelled: str | None = None
+    #: The look-alikes of a new birth that the clerk confirmed are other people.
+    possible_duplicates: tuple[str, ...] = ()
+    #: The household an act set up or placed the person in.
+    household: str | None = None
 
     @property
     def already_recorded(self) -> bool:
@@ -64,14 +71,6 @@ class Decision:
         return first
 
 
-@dataclass
-class _Effect:
-    person: Person
-    claims: list[IdNumberClaim]
-    assigned: str | None = None
-    cancelled: str | None = None
-
-
 def act_content(act: Command, resolve: Callable[[str], object]) -> dict[str, Any]:
     """The act's content as its fingerprint covers it, person references resolved to person
     ids by `resolve`. A merge is identified by the two records alone."""
@@ -79,6 +78,9 @@ def act_content(act: Command, resolve: Callable[[str], object]) -> dict[str, Any
     for key in PERSON_FIELDS:
         if data.get(key):
             data[key] = str(resolve(data[key]))
+    for key in PEOPLE_FIELDS:
+        if data.get(key):
+            data[key] = [str(resolve(ref)) for ref in data[key]]
     if isinstance(act, MergeDuplicate):
         return {"person": data["person"], "into": data["into"]}
     return data
@@ -125,13 +127,21 @@ def decide(
         effect = _change(act, basis, state)
     elif isinstance(act, MergeDuplicate):
         effect = _merge(act, basis, state)
-    else:  # pragma: no cover (every command kind is handled above)
-        raise TypeError(f"no decision for {kind!r} acts")
+    else:
+        effect = decide_residence(act, basis, state)
     person = effect.person
     pending = person.pending_events
     on = pending[0].occurred_on if pending else state.today
     record = RecordedAct.record(kind, digest, person.id, basis, on)
-    return Decision(person.id, (person, *effect.claims, record), effect.assigned, effect.cancelled)
+    aggregates = (person, *effect.claims, *effect.others, *effect.guards, record)
+    return Decision(
+        person.id,
+        aggregates,
+        effect.assigned,
+        effect.cancelled,
+        effect.possible_duplicates,
+        effect.household,
+    )
 
 
 # ----------------------------------------------------------------------- the acts
@@ -143,7 +153,7 @@ def _birth(
     basis: ActBasis,
     state: ActState,
     allow_possible_duplicate: bool,
-) -> _Effect:
+) -> Effect:
     person_id = person_id_for_birth(clerking.office, clerking.reference)
     father = state.person(act.father) if act.father else None
     mother = state.person(act.mother) if act.mother else None
@@ -166,30 +176,38 @@ def _birth(
     )
     candidates = state.possible_duplicates(act.name, act.born, act.province, excluding=person_id)
     check(BirthMustNotDuplicateAPerson(tuple(candidates), allow_possible_duplicate))
-    effect = _Effect(person, [])
+    guards = state.look_alike_guard(person, basis)
+    effect = Effect(person, [], guards=guards, possible_duplicates=tuple(candidates))
     if person.may_hold_number:
         _assign_number(effect, basis, "birth_registered", registered_on, state)
     return effect
 
 
-def _death(act: RecordDeath, basis: ActBasis, state: ActState) -> _Effect:
+def _death(act: RecordDeath, basis: ActBasis, state: ActState) -> Effect:
     person = state.person(act.person)
     person.record_death(basis, act.died_on, act.place, state.today)
-    return _Effect(person, [])
+    return Effect(person, [], others=leave_everything(person, basis, act.died_on, "death", state))
 
 
-def _renunciation(act: RenounceNationality, basis: ActBasis, state: ActState) -> _Effect:
+def _renunciation(act: RenounceNationality, basis: ActBasis, state: ActState) -> Effect:
     person = state.person(act.person)
     person.renounce_nationality(basis, act.effective, state.today)
-    return _Effect(person, [])
+    others = leave_everything(person, basis, act.effective, "nationality_lost", state)
+    return Effect(person, [], others=others)
 
 
-def _change(act: ChangeRecord, basis: ActBasis, state: ActState) -> _Effect:
+def _change(act: ChangeRecord, basis: ActBasis, state: ActState) -> Effect:
     person = state.person(act.person)
     held = person.id_number
     effective = act.effective or state.today
-    change = person.change_record(basis, act.field, act.value, act.kind, effective, state.today)
-    effect = _Effect(person, [])
+    father = mother = None
+    if act.field == "born":  # a new date of birth must suit the parents as a birth does
+        father = state.person(person.father_id) if person.father_id else None
+        mother = state.person(person.mother_id) if person.mother_id else None
+    change = person.change_record(
+        basis, act.field, act.value, act.kind, effective, state.today, father, mother
+    )
+    effect = Effect(person, [])
     if change.needs_number and person.may_hold_number:
         _assign_number(effect, basis, change.reason, effective, state)
     if held is not None and person.id_number != held:
@@ -197,16 +215,17 @@ def _change(act: ChangeRecord, basis: ActBasis, state: ActState) -> _Effect:
     return effect
 
 
-def _merge(act: MergeDuplicate, basis: ActBasis, state: ActState) -> _Effect:
+def _merge(act: MergeDuplicate, basis: ActBasis, state: ActState) -> Effect:
     duplicate = state.person(act.person)
     survivor = state.person(act.into)
     held = duplicate.id_number
     duplicate.merge_into(basis, survivor, state.today)
-    return _Effect(duplicate, [], cancelled=held)
+    others = leave_everything(duplicate, basis, state.today, "merged_as_duplicate", state)
+    return Effect(duplicate, [], cancelled=held, others=others)
 
 
 def _assign_number(
-    effect: _Effect,
+    effect: Effect,
     basis: ActBasis,
     reason: IdNumberAssignedReason,
     on: Any,

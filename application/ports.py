@@ -17,8 +17,11 @@ from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
+from domain.aggregate import ActBasis, Aggregate
+from domain.household import Household
 from domain.person import Person
 from domain.registry import RecordedAct
+from domain.residence import HouseholdNumber
 from domain.values import IdNumber
 
 
@@ -70,4 +73,22 @@ class ActState(PossibleDuplicates, Protocol):
 
     def number_is_claimed(self, number: IdNumber) -> bool:
         """Whether any person holds, or ever held, `number`."""
+        ...
+
+    def household(self, number: str) -> Household:
+        """The household with this number, as it stands; `UnknownHousehold` if none."""
+        ...
+
+    def draw_household_number(self) -> HouseholdNumber:
+        """A candidate number for a new household: ten random digits, never counted up."""
+        ...
+
+    def household_number_is_taken(self, number: HouseholdNumber) -> bool:
+        """Whether any household has, or ever had, this number."""
+        ...
+
+    def look_alike_guard(self, person: Person, basis: ActBasis) -> Sequence[Aggregate]:
+        """Aggregates to save with `person`'s birth so that a concurrent birth of a look-alike
+        conflicts inside the store (the look-alike claim, noted); none where no possible
+        duplicate is held back."""
         ...

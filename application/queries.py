@@ -18,12 +18,12 @@ from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper, N
 
 from domain.aggregate import Aggregate
 from domain.errors import UnknownPerson
-from domain.events import BirthRegistered, RegisterEvent
+from domain.events import BirthRegistered, PersonEvent, RegisterEvent
 from domain.person import Person
 from domain.registry import IdNumberClaim, claim_id
 from domain.timeline import Viewpoint
 from domain.values import IdNumber, PersonRef, parse_person_ref
-from infrastructure.errors import store_errors
+from infrastructure.errors import LedgerMismatch, store_errors
 from infrastructure.mapper import decode_stored
 from infrastructure.store_url import PositionedRecorder
 
@@ -54,6 +54,14 @@ class RegisterReader:
         self.recorder = log.recorder
         self.mapper = log.mapper
         self.events: EventStore[UUID] = EventStore(mapper=log.mapper, recorder=log.recorder)
+        #: How store errors name the log: `store URL` (or `events source URL`, a replica).
+        named, store = getattr(log, "named", None), getattr(log, "store", None)
+        if isinstance(named, str):
+            self.where = named
+        elif store is not None:
+            self.where = f"store {store.redacted()}"
+        else:
+            self.where = "store"
 
     def resolve(self, ref: PersonRef | str) -> UUID:
         """The person id for a current or cancelled ID number, or a person UUID."""
@@ -117,17 +125,46 @@ class RegisterReader:
     # ------------------------------------------------------------------ reading
 
     def events_of(self, aggregate_id: UUID) -> list[RegisterEvent]:
-        with store_errors():
-            return cast(list[RegisterEvent], list(self.events.get(aggregate_id)))
+        """The aggregate's events, oldest first: versions 1, 2, ... with none missing, and a
+        person's starting with the birth (`LedgerMismatch`, exit 5, otherwise: replaying what
+        is left would make up a record, a blank name born in 1900)."""
+        with store_errors(self.where):
+            events = cast(list[RegisterEvent], list(self.events.get(aggregate_id)))
+        check_history(aggregate_id, events)
+        return events
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A | None:
         return cls.replay(aggregate_id, self.events_of(aggregate_id))
 
     def exists(self, aggregate_id: UUID) -> bool:
-        with store_errors():
+        with store_errors(self.where):
             return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def notifications_of(self, aggregate_id: UUID) -> Sequence[Notification]:
         recorder = cast(PositionedRecorder, self.recorder)
-        with store_errors():
+        with store_errors(self.where):
             return recorder.select_originator_notifications(aggregate_id)
+
+
+def check_history(aggregate_id: UUID, events: Sequence[RegisterEvent]) -> None:
+    """Refuse a history that is not whole (`LedgerMismatch`): a person's that does not start
+    with their birth, or any that does not start at version 1 or skips a version."""
+    if not events:
+        return
+    first = events[0]
+    if isinstance(first, PersonEvent) and not (
+        isinstance(first, BirthRegistered) and first.originator_version == 1
+    ):
+        raise LedgerMismatch(
+            f"the ledger does not match what was recorded: the history of person "
+            f"{aggregate_id} does not start with the birth (its first event is "
+            f"{type(first).__name__}, version {first.originator_version}); "
+            "run `civledger audit verify`"
+        )
+    for expected, event in enumerate(events, 1):
+        if event.originator_version != expected:
+            raise LedgerMismatch(
+                f"the ledger does not match what was recorded: the history of {aggregate_id} "
+                f"lacks version {expected} (found {type(event).__name__}, version "
+                f"{event.originator_version}); run `civledger audit verify`"
+            )

@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 from application.acts import MAX_ATTEMPTS, decide
 from application.ports import PossibleDuplicates
 from application.queries import HistoryEntry, RegisterReader
-from domain.aggregate import Aggregate
+from domain.aggregate import ActBasis, Aggregate
 from domain.commands import (
     ChangeRecord,
     Clerking,
@@ -31,9 +31,28 @@ from domain.commands import (
     RegisterBirth,
     RenounceNationality,
 )
+from domain.errors import UnknownHousehold
+from domain.household import Household
 from domain.person import Person
-from domain.registry import RecordedAct, claim_id, draw_number
-from domain.values import Clock, IdNumber, PersonRef, SystemClock, civil_date, parse_person_ref
+from domain.registry import (
+    LookAlikeClaim,
+    RecordedAct,
+    claim_id,
+    draw_household_number,
+    draw_number,
+    household_id,
+    look_alike_id,
+)
+from domain.residence import HouseholdNumber
+from domain.values import (
+    Clock,
+    IdNumber,
+    PersonRef,
+    SystemClock,
+    civil_date,
+    fold_name,
+    parse_person_ref,
+)
 from infrastructure.dialect import is_missing_table
 from infrastructure.errors import StoreUnavailable, store_errors
 from infrastructure.eventlog import MAPPER_TOPIC, EventLog, NoEventLog
@@ -50,6 +69,10 @@ class ActOutcome:
     already_recorded: bool = False
     assigned: str | None = None
     cancelled: str | None = None
+    #: A new birth's look-alikes that the clerk confirmed are other people.
+    possible_duplicates: tuple[str, ...] = ()
+    #: The household the act set up or placed the person in.
+    household: str | None = None
 
 
 class CivilRegister(Application[UUID]):
@@ -194,7 +217,11 @@ class CivilRegister(Application[UUID]):
             except IntegrityError:
                 continue
             return ActOutcome(
-                decision.person, assigned=decision.assigned, cancelled=decision.cancelled
+                decision.person,
+                assigned=decision.assigned,
+                cancelled=decision.cancelled,
+                possible_duplicates=decision.possible_duplicates,
+                household=decision.household,
             )
         raise StoreUnavailable(
             f"gave up after {MAX_ATTEMPTS} conflicting concurrent writes; the act was not "
@@ -261,7 +288,52 @@ class StoreState:
     def possible_duplicates(
         self, name: str, born: date, birth_province: str, *, excluding: UUID
     ) -> Sequence[str]:
+        """The people the read model finds (it may lag the log), and those noted on the
+        look-alike claim (written with each birth, so never behind), still alike and not
+        merged away. Asked only where the register holds back possible duplicates."""
         finder = self._register.duplicates
         if finder is None:
             return ()
-        return finder.possible_duplicates(name, born, birth_province, excluding=excluding)
+        found = set(finder.possible_duplicates(name, born, birth_province, excluding=excluding))
+        claim = self._look_alikes(name, born, birth_province)
+        folded = fold_name(name)
+        for person_id in claim.person_ids if claim else ():
+            if person_id == excluding:
+                continue
+            other = self._reader.get(Person, person_id)
+            if (
+                other is not None
+                and other.merged_into is None
+                and fold_name(other.name) == folded
+                and other.born == born
+                and other.birth_province == birth_province
+            ):
+                found.add(other.display_id)
+        return sorted(found)
+
+    def household(self, number: str) -> Household:
+        household = self._reader.get(Household, household_id(number))
+        if household is None:
+            raise UnknownHousehold(f"no household {number}")
+        return household
+
+    def draw_household_number(self) -> HouseholdNumber:
+        return draw_household_number()
+
+    def household_number_is_taken(self, number: HouseholdNumber) -> bool:
+        return self._reader.exists(household_id(number))
+
+    def look_alike_guard(self, person: Person, basis: ActBasis) -> Sequence[Aggregate]:
+        """The look-alike claim with this birth noted on it: saved with the birth, it makes a
+        concurrent look-alike birth fail on the claim's next version and decide again (then
+        seeing this one)."""
+        if self._register.duplicates is None:
+            return ()
+        claim = self._look_alikes(person.name, person.born, person.birth_province)
+        if claim is None:
+            claim = LookAlikeClaim(look_alike_id(person.name, person.born, person.birth_province))
+        claim.note(person.id, basis, person.registered_on)
+        return (claim,)
+
+    def _look_alikes(self, name: str, born: date, birth_province: str) -> LookAlikeClaim | None:
+        return self._reader.get(LookAlikeClaim, look_alike_id(name, born, birth_province))

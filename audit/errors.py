@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from domain.errors import CivledgerError
+from infrastructure.errors import LedgerMismatch
 
 
-class LedgerTampered(CivledgerError):
+class LedgerTampered(LedgerMismatch):
     """The stored events no longer match the tamper-evident log."""

@@ -45,7 +45,7 @@ from audit.proofs import (
 from domain.errors import RuleBroken, UnknownPerson
 from domain.events import RegisterEvent
 from domain.registry import IdNumberClaim, claim_id
-from domain.values import Clock, IdNumber, PersonRef, SystemClock, parse_person_ref
+from domain.values import Clock, IdNumber, PersonRef, SystemClock, counted, parse_person_ref
 from infrastructure.dialect import POSTGRES, SQLITE, Dialect
 from infrastructure.errors import EventsUnreadable, store_errors
 from infrastructure.eventlog import ReadsEvents
@@ -484,13 +484,13 @@ class MerkleLogProjection:
             with store_errors(), self.backend.read() as cur:
                 missing = self._leaf_window(cur, frontier.size, 1)
             raise LedgerTampered(
-                f"position {missing[0][0]} is missing: the Merkle log covers {logged} events, "
-                f"the store now holds {frontier.size}"
+                f"position {missing[0][0]} is missing: the Merkle log covers "
+                f"{counted(logged, 'event')}, the store now holds {frontier.size}"
             )
         if trusted is not None and trusted.size > frontier.size:
             raise LedgerTampered(
-                f"your checkpoint covers {trusted.size} events, the store now holds only "
-                f"{frontier.size}: events were deleted"
+                f"your checkpoint covers {counted(trusted.size, 'event')}, the store now holds "
+                f"only {frontier.size}: events were deleted"
             )
         latest = checkpoints[-1] if checkpoints else None
         consistency = None

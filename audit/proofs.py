@@ -121,14 +121,17 @@ class Checkpoint:
     def from_document(cls, doc: object, what: str = "checkpoint") -> Checkpoint:
         if not isinstance(doc, dict):
             raise InvalidInput(f"{what} must be a JSON object with size, root and at")
+        missing = [key for key in ("size", "root", "at") if key not in doc]
+        if missing:
+            raise InvalidInput(f"{what} lacks {missing[0]!r}")
+        size = _int(doc["size"], f"{what} size")
+        root = unb64(doc["root"], f"{what} root")
+        if not isinstance(doc["at"], str):
+            raise InvalidInput(f"{what} has a bad time: {doc['at']!r}")
         try:
-            size = _int(doc["size"], f"{what} size")
-            root = unb64(doc["root"], f"{what} root")
-            at = datetime.fromisoformat(str(doc["at"]))
-        except KeyError as missing:
-            raise InvalidInput(f"{what} lacks {missing}") from None
+            at = datetime.fromisoformat(doc["at"])
         except ValueError:
-            raise InvalidInput(f"{what} has a bad time: {doc.get('at')!r}") from None
+            raise InvalidInput(f"{what} has a bad time: {doc['at']!r}") from None
         if len(root) != HASH_SIZE:
             raise InvalidInput(f"{what} root must be a base64 SHA-256 hash")
         return cls(size, root, at if at.tzinfo else at.replace(tzinfo=UTC))
@@ -294,7 +297,15 @@ def _match_trusted(checkpoint: Checkpoint, trusted: Checkpoint | None) -> None:
         )
 
 
+#: The largest position, size or version a log can hold (a signed 64-bit integer, as both
+#: stores keep positions).
+MAX_INT = 2**63 - 1
+
+
 def _int(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"{what} must be a non-negative integer")
+    """A whole number from 0 to `MAX_INT`: not a boolean, a float or a string."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else f"{shown[:37]}..."
+        raise InvalidInput(f"{what} must be a whole number from 0 to {MAX_INT}, got {shown}")
     return value

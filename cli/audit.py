@@ -16,7 +16,7 @@ import typer
 
 from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, note
 from domain.errors import InvalidInput
-from domain.values import parse_date
+from domain.values import counted, parse_date, visible
 from infrastructure.eventlog import EventLog
 from infrastructure.store_url import store_from_env
 
@@ -107,11 +107,13 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json(result.document())
             return
-        lines = [f"verified: {result.events} events match the Merkle log"]
+        matches = "matches" if result.events == 1 else "match"
+        lines = [f"verified: {counted(result.events, 'event')} {matches} the Merkle log"]
         if result.events > result.logged:
+            unlogged = result.events - result.logged
             lines.append(
-                f"  {result.events - result.logged} events are not logged yet "
-                "(run `civledger audit checkpoint`)"
+                f"  {counted(unlogged, 'event')} {'is' if unlogged == 1 else 'are'} not logged "
+                "yet (run `civledger audit checkpoint`)"
             )
         lines.append(f"  stored checkpoints checked: {result.checkpoints_checked}")
         if result.trusted is not None:
@@ -131,9 +133,10 @@ def register(app: typer.Typer) -> None:
 
         proofs = MerkleLogProjection(open_existing(store)).prove(id)
         if proofs.pending:
+            pending = len(proofs.pending)
             note(
-                f"{len(proofs.pending)} event(s) are newer than the latest checkpoint and "
-                "have no proof yet"
+                f"{counted(pending, 'event')} {'is' if pending == 1 else 'are'} newer than the "
+                f"latest checkpoint and {'has' if pending == 1 else 'have'} no proof yet"
             )
         emit_json(proofs.document())
 
@@ -201,7 +204,9 @@ def register(app: typer.Typer) -> None:
         for d in documents:
             late = "  LATE" if d["late"] else ""
             typer.echo(
-                f"#{d['position']:<6} {d['recorded_at'][:19]}  {d['clerk']} @ {d['office']}  "
-                f"{d['type']} {d['person_id']} (legal date {d['occurred_on']}, "
-                f"ref {d['reference']}){late}"
+                visible(
+                    f"#{d['position']:<6} {d['recorded_at'][:19]}  {d['clerk']} @ {d['office']}  "
+                    f"{d['type']} {d['person_id']} (legal date {d['occurred_on']}, "
+                    f"ref {d['reference']}){late}"
+                )
             )

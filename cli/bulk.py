@@ -20,6 +20,7 @@ from typing import Annotated, BinaryIO, TextIO
 
 import typer
 
+from cli.options import GENERATE_PEOPLE_MAX, IMPORT_BATCH_MAX, SEED_MAX, between, whole_number
 from cli.progress import ProgressBar
 from cli.runtime import (
     DebugOpt,
@@ -32,6 +33,7 @@ from cli.runtime import (
     stops_between_batches,
 )
 from domain.errors import InvalidInput
+from domain.values import counted
 
 #: Exit code when the import finished but rows were rejected (as a rule refusing an act).
 EXIT_REJECTED = 3
@@ -81,12 +83,35 @@ def _lines(handle: BinaryIO, read: _ReadAhead) -> Iterator[bytes]:
         yield data
 
 
+def cpus_available() -> int:
+    """The most parse workers an import may ask for: the CPUs this process may use."""
+    from importer.workers import available_cpus
+
+    return available_cpus()
+
+
 def register(app: typer.Typer) -> None:
     @app.command("generate")
     def generate(
-        people: Annotated[int, typer.Option("--people", help="How many distinct persons.")],
+        people: Annotated[
+            int,
+            typer.Option(
+                "--people",
+                metavar="N",
+                parser=whole_number,
+                callback=between(0, GENERATE_PEOPLE_MAX),
+                help=f"How many distinct persons, 0 to {GENERATE_PEOPLE_MAX}.",
+            ),
+        ],
         seed: Annotated[
-            int, typer.Option("--seed", help="Random seed; the same seed gives the same bytes.")
+            int,
+            typer.Option(
+                "--seed",
+                metavar="N",
+                parser=whole_number,
+                callback=between(0, SEED_MAX),
+                help="Random seed, 0 to 2^63-1; the same seed gives the same bytes.",
+            ),
         ],
         out: Annotated[
             Path | None,
@@ -104,8 +129,6 @@ def register(app: typer.Typer) -> None:
         """Write a synthetic population as JSON Lines of acts (format: docs/import.md)."""
         from importer.synthetic import PopulationGenerator
 
-        if people < 0:
-            raise InvalidInput(f"--people must be 0 or more, got {people}")
         generator = PopulationGenerator(people, seed)
         if out is None:
             stream = io.TextIOWrapper(
@@ -138,7 +161,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json({"out": str(out), "people": people, "seed": seed, "rows": rows})
         else:
-            note(f"wrote {rows} acts of {people} people to {out}")
+            note(f"wrote {counted(rows, 'act')} of {counted(people, 'person', 'people')} to {out}")
 
     @app.command("import")
     def import_(
@@ -152,13 +175,26 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
-        batch: Annotated[int, typer.Option("--batch", help="Rows per transaction.")] = 2000,
+        batch: Annotated[
+            int,
+            typer.Option(
+                "--batch",
+                metavar="N",
+                parser=whole_number,
+                callback=between(1, IMPORT_BATCH_MAX),
+                help=f"Rows per transaction, 1 to {IMPORT_BATCH_MAX}.",
+            ),
+        ] = 2000,
         parse_workers: Annotated[
             int | None,
             typer.Option(
                 "--parse-workers",
-                help="Processes validating rows ahead of the one deciding them; 0 validates "
-                "in the importing process (default: 1 on a machine with more than one CPU).",
+                metavar="N",
+                parser=whole_number,
+                callback=between(0, cpus_available),
+                help="Processes validating rows ahead of the one deciding them, 0 to the "
+                "number of CPUs this process may use; 0 validates in the importing process "
+                "(default: 1 on a machine with more than one CPU).",
                 show_default=False,
             ),
         ] = None,
@@ -170,10 +206,6 @@ def register(app: typer.Typer) -> None:
         from importer.pipeline import ImportTally, importer_for
         from importer.rows import Rejected, numbered_lines
 
-        if batch < 1:
-            raise InvalidInput(f"--batch must be at least 1, got {batch}")
-        if parse_workers is not None and parse_workers < 0:
-            raise InvalidInput(f"--parse-workers must be 0 or more, got {parse_workers}")
         rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
         try:
             handle = file.open("rb")
@@ -226,23 +258,28 @@ def register(app: typer.Typer) -> None:
                     bar.show(
                         tally.rows, read.share(tally.rows, final=not tally.stopped), force=True
                     )
-                if tally.stopped:  # the rows it reported are in; a re-run does the rest
-                    raise stopped_by()
         seconds = time.monotonic() - started
         summary = {
             "file": str(file),
             **tally.as_document(),
+            "stopped": tally.stopped,
             "rejects_file": str(rejects_path),
             "seconds": round(seconds, 3),
             "rows_per_second": round(tally.rows / seconds) if seconds > 0 else None,
         }
+        # Stopped by Ctrl-C or SIGTERM between batches, the summary says what is committed (a
+        # re-run does the rest), then the command ends as the signal ends it (130, 143).
         if json_out:
             emit_json(summary)
         else:
             typer.echo(
-                f"{tally.rows} rows: {tally.recorded} recorded, {tally.already_recorded} "
-                f"already recorded, {tally.rejected} rejected ({rejects_path}); "
-                f"{tally.events} events in {seconds:.1f}s"
+                f"{counted(tally.rows, 'row')}: {tally.recorded} recorded, "
+                f"{tally.already_recorded} already recorded, {tally.rejected} rejected "
+                f"({rejects_path}); {counted(tally.events, 'event')} in {seconds:.1f}s"
+                + ("; stopped before the end of the file" if tally.stopped else "")
             )
+        if tally.stopped:
+            sys.stdout.flush()
+            raise stopped_by()
         if tally.rejected:
             sys.exit(EXIT_REJECTED)  # not typer.Exit: the app runs click non-standalone

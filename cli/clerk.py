@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any, get_args
 
 import typer
 
+from application.queries import RegisterReader
 from application.register import ActOutcome
+from application.residence_queries import ResidenceReader
+from cli.options import choices
 from cli.render import history_document, history_text, person_text
 from cli.runtime import (
     ClerkOpt,
@@ -30,17 +34,75 @@ from domain.commands import (
     RegisterBirth,
     RenounceNationality,
 )
-from domain.values import parse_date, parse_person_ref, parse_timestamp
+from domain.errors import CivledgerError
+from domain.events import ChangeField, ChangeKind
+from domain.person import Person
+from domain.values import (
+    ENTERED_NATIONALITIES,
+    Sex,
+    SystemClock,
+    parse_date,
+    parse_person_ref,
+    parse_timestamp,
+    today_of,
+)
+from infrastructure.store_url import store_from_env
 
 IdArg = Annotated[
     str,
-    typer.Argument(help="A 12-digit personal ID number (current or cancelled) or a person UUID."),
+    typer.Argument(
+        metavar="ID",
+        help="A 12-digit personal ID number (current or cancelled) or a person UUID.",
+    ),
 ]
+SEXES = choices(Sex)
+NATIONALITIES = choices(ENTERED_NATIONALITIES)
+FIELDS = choices(get_args(ChangeField))
+KINDS = choices(get_args(ChangeKind))
 
 
-def _report(outcome: ActOutcome, json_out: bool, summary: str) -> None:
+def person_document(person: Person) -> dict[str, Any]:
+    """The `show --json` document: the person's (`Person.as_document`), then the place of
+    death. (The `people` read model, whose rows `find --json` prints, keeps no place of death.)"""
+    return {**person.as_document(), "death_place": person.death_place}
+
+
+def parents_of(reader: RegisterReader, person: Person) -> dict[str, str]:
+    """The parents as a clerk knows them: their ID numbers now, or their person UUIDs when they
+    hold none (or their record cannot be read: `show` is about this person, not them)."""
+    named = {"father": person.father_id, "mother": person.mother_id}
+    shown = {}
+    for role, parent_id in named.items():
+        if parent_id is None:
+            continue
+        try:
+            shown[role] = reader.person(parent_id).display_id
+        except CivledgerError:
+            shown[role] = str(parent_id)
+    return shown
+
+
+def show_document(
+    reader: RegisterReader,
+    person: Person,
+    *,
+    as_of: datetime | None = None,
+    as_at: date | None = None,
+) -> dict[str, Any]:
+    """The `show --json` document: the person's, the place of death, then (additively) the
+    residence, household and record-cleaning keys, as the record stood `as_of`/`as_at`."""
+    on = as_at or today_of(SystemClock())  # a temporary residence counts until its end
+    residence = ResidenceReader(reader).person_residence(person, on, as_of=as_of, as_at=as_at)
+    return {**person_document(person), **residence}
+
+
+def _report(outcome: ActOutcome, json_out: bool, summary: str, reader: RegisterReader) -> None:
+    """The answer to a write: `summary` for people (and a remark when the act was already
+    recorded), or the person's `show --json` document and whether the act was already
+    recorded (an identical retry: nothing written) or newly recorded now."""
     if json_out:
-        emit_json(outcome.person.as_document())
+        document = show_document(reader, outcome.person)
+        emit_json({**document, "already_recorded": outcome.already_recorded})
         return
     if outcome.already_recorded:
         note("this act was already recorded; nothing was written")
@@ -61,21 +123,29 @@ def register(app: typer.Typer) -> None:
     @app.command("register-birth")
     def register_birth(
         name: Annotated[str, typer.Option(help="Full name, with diacritics.")],
-        sex: Annotated[str, typer.Option(help="male or female.")],
-        born: Annotated[str, typer.Option(help="Date of birth, YYYY-MM-DD.")],
+        sex: Annotated[str, typer.Option(metavar=SEXES, help="Sex.")],
+        born: Annotated[str, typer.Option(metavar="DATE", help="Date of birth, YYYY-MM-DD.")],
         province: Annotated[
-            str, typer.Option(help="Three-digit code of the province registering the birth.")
+            str,
+            typer.Option(
+                metavar="PPP", help="Three-digit code of the province registering the birth."
+            ),
         ],
         reference: ReferenceOpt,
         nationality: Annotated[
-            str, typer.Option(help="vietnamese, undetermined or stateless.")
+            str, typer.Option(metavar=NATIONALITIES, help="Nationality at birth.")
         ] = "vietnamese",
         ethnicity: Annotated[str | None, typer.Option(help="Ethnicity.")] = None,
         place_of_birth: Annotated[str | None, typer.Option(help="Place of birth.")] = None,
-        father: Annotated[str | None, typer.Option(help="The father's ID number or UUID.")] = None,
-        mother: Annotated[str | None, typer.Option(help="The mother's ID number or UUID.")] = None,
+        father: Annotated[
+            str | None, typer.Option(metavar="ID", help="The father's ID number or UUID.")
+        ] = None,
+        mother: Annotated[
+            str | None, typer.Option(metavar="ID", help="The mother's ID number or UUID.")
+        ] = None,
         registered_on: Annotated[
-            str | None, typer.Option(help="Date of the registration act (default today).")
+            str | None,
+            typer.Option(metavar="DATE", help="Date of the registration act (default today)."),
         ] = None,
         allow_possible_duplicate: Annotated[
             bool,
@@ -113,11 +183,10 @@ def register(app: typer.Typer) -> None:
         from domain.errors import CivledgerError
         from projections.queries import PossibleDuplicateFinder
 
-        register = open_register(store)
-        finder = PossibleDuplicateFinder(register.store, views)
+        finder = PossibleDuplicateFinder(store_from_env(store), views)
         not_kept = None
         try:
-            register.duplicates = finder
+            register = open_register(store, duplicates=finder)
             outcome = register.register_birth(
                 act, basis, allow_possible_duplicate=allow_possible_duplicate
             )
@@ -129,17 +198,18 @@ def register(app: typer.Typer) -> None:
             finder.close()
         if not_kept and not json_out:
             note(f"the people read model was not brought up to date: {not_kept}")
-        if finder.last and not outcome.already_recorded and not json_out:
-            note(f"possible duplicate of {', '.join(finder.last)}; recorded as confirmed")
+        if outcome.possible_duplicates and not json_out:
+            shown = ", ".join(outcome.possible_duplicates)
+            note(f"possible duplicate of {shown}; recorded as confirmed")
         person = outcome.person
         if person.id_number is None and not json_out:
             note(f"no ID number: nationality is {person.nationality.value}; printed the person id")
-        _report(outcome, json_out, person.id_number or str(person.id))
+        _report(outcome, json_out, person.id_number or str(person.id), register.reader)
 
     @app.command("record-death")
     def record_death(
         id: IdArg,
-        died_on: Annotated[str, typer.Option(help="Date of death, YYYY-MM-DD.")],
+        died_on: Annotated[str, typer.Option(metavar="DATE", help="Date of death, YYYY-MM-DD.")],
         reference: ReferenceOpt,
         place: Annotated[str | None, typer.Option(help="Place of death.")] = None,
         clerk: ClerkOpt = None,
@@ -151,14 +221,19 @@ def register(app: typer.Typer) -> None:
         """Register a death (khai tử)."""
         basis = clerking(clerk, office, reference)
         act = RecordDeath.parse(person=id, died_on=died_on, place=place)
-        outcome = open_register(store).record_death(act, basis)
+        register = open_register(store)
+        outcome = register.record_death(act, basis)
         person = outcome.person
-        _report(outcome, json_out, f"{person.display_id} deceased on {person.died_on}")
+        _report(
+            outcome, json_out, f"{person.display_id} deceased on {person.died_on}", register.reader
+        )
 
     @app.command("renounce-nationality")
     def renounce_nationality(
         id: IdArg,
-        effective: Annotated[str, typer.Option(help="Effective date of the decision.")],
+        effective: Annotated[
+            str, typer.Option(metavar="DATE", help="Effective date of the decision.")
+        ],
         reference: ReferenceOpt,
         clerk: ClerkOpt = None,
         office: OfficeOpt = None,
@@ -169,10 +244,11 @@ def register(app: typer.Typer) -> None:
         """Record a renunciation of Vietnamese nationality (thôi quốc tịch)."""
         basis = clerking(clerk, office, reference)
         act = RenounceNationality.parse(person=id, effective=effective)
-        outcome = open_register(store).renounce_nationality(act, basis)
+        register = open_register(store)
+        outcome = register.renounce_nationality(act, basis)
         person = outcome.person
         summary = f"{person.display_id} renounced nationality on {person.renounced_on}"
-        _report(outcome, json_out, summary)
+        _report(outcome, json_out, summary, register.reader)
 
     @app.command("change-record")
     def change_record(
@@ -180,16 +256,21 @@ def register(app: typer.Typer) -> None:
         field: Annotated[
             str,
             typer.Option(
-                help="name, sex, born, birth_province, ethnicity, nationality or place_of_birth."
+                metavar=FIELDS,
+                help="The field to change.",
             ),
         ],
         value: Annotated[str, typer.Option(help="The new value.")],
         kind: Annotated[
-            str, typer.Option(help="change, correction, supplement or redetermination.")
+            str,
+            typer.Option(
+                metavar=KINDS, help="The kind of change (the kinds each field allows: docs/cli.md)."
+            ),
         ],
         reference: ReferenceOpt,
         effective: Annotated[
-            str | None, typer.Option(help="Legal date of the change (default today).")
+            str | None,
+            typer.Option(metavar="DATE", help="Legal date of the change (default today)."),
         ] = None,
         clerk: ClerkOpt = None,
         office: OfficeOpt = None,
@@ -202,7 +283,8 @@ def register(app: typer.Typer) -> None:
         act = ChangeRecord.parse(
             person=id, field=field, value=value, kind=kind, effective=effective
         )
-        outcome = open_register(store).change_record(act, basis)
+        register = open_register(store)
+        outcome = register.change_record(act, basis)
         summary = f"{outcome.person.display_id}: {field} is now {value}"
         if outcome.cancelled and outcome.assigned:
             summary += f"; ID number {outcome.cancelled} cancelled, {outcome.assigned} assigned"
@@ -210,13 +292,16 @@ def register(app: typer.Typer) -> None:
             summary += f"; ID number {outcome.cancelled} cancelled"
         elif outcome.assigned:
             summary += f"; ID number {outcome.assigned} assigned"
-        _report(outcome, json_out, summary)
+        _report(outcome, json_out, summary, register.reader)
 
     @app.command("merge-duplicate")
     def merge_duplicate(
         id: IdArg,
         into: Annotated[
-            str, typer.Option(help="The surviving record (the earliest number): ID or UUID.")
+            str,
+            typer.Option(
+                metavar="ID", help="The surviving record (the earliest number): ID or UUID."
+            ),
         ],
         reference: ReferenceOpt,
         clerk: ClerkOpt = None,
@@ -228,7 +313,8 @@ def register(app: typer.Typer) -> None:
         """Merge a duplicate into the record with the earliest number; its number is cancelled."""
         basis = clerking(clerk, office, reference)
         act = MergeDuplicate.parse(person=id, into=into)
-        outcome = open_register(store).merge_duplicate(act, basis)
+        register = open_register(store)
+        outcome = register.merge_duplicate(act, basis)
         person = outcome.person
         summary = (
             f"{outcome.cancelled or person.display_id} merged into "
@@ -236,7 +322,7 @@ def register(app: typer.Typer) -> None:
         )
         if outcome.cancelled:
             summary += f"; ID number {outcome.cancelled} cancelled"
-        _report(outcome, json_out, summary)
+        _report(outcome, json_out, summary, register.reader)
 
     @app.command("show")
     def show(
@@ -247,6 +333,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--as-of",
+                metavar="TIMESTAMP",
                 help="Record time: the record as the register said it at this ISO 8601 "
                 "timestamp (a naive time is UTC); acts recorded later are ignored.",
                 show_default=False,
@@ -256,6 +343,7 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--as-at",
+                metavar="DATE",
                 help="Valid time: the record as legally true on this date (YYYY-MM-DD); only "
                 "acts with a legal date on or before it count, even if recorded later.",
                 show_default=False,
@@ -268,8 +356,9 @@ def register(app: typer.Typer) -> None:
         moment = parse_timestamp(as_of, "--as-of") if as_of is not None else None
         day = parse_date(as_at, "--as-at") if as_at is not None else None
         ref = parse_person_ref(id)
-        person = open_reader(store, events_from).person(ref, as_of=moment, as_at=day)
-        document = person.as_document()
+        reader = open_reader(store, events_from)
+        person = reader.person(ref, as_of=moment, as_at=day)
+        document = show_document(reader, person, as_of=moment, as_at=day)
         if moment is not None:
             document["as_of"] = moment.isoformat()
         if day is not None:
@@ -277,7 +366,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json(document)
         else:
-            typer.echo(person_text(document))
+            typer.echo(person_text(document, parents_of(reader, person)))
 
     @app.command("history")
     def history(

@@ -15,7 +15,16 @@ from pathlib import Path
 
 
 def main() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="civledger-demo-"))
+    """Run the scenario in a temporary directory, removed afterwards (also after Ctrl-C)."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="civledger-demo-") as workdir:
+            scenario(Path(workdir))
+    except KeyboardInterrupt:
+        sys.stderr.write("civledger demo: interrupted\n")
+        sys.exit(130)
+
+
+def scenario(workdir: Path) -> None:
     store = f"sqlite:///{workdir / 'demo.sqlite'}"
     env = {
         **os.environ,
@@ -43,7 +52,7 @@ def main() -> None:
             print(f"(exit {done.returncode})")
         return out
 
-    print(f"civledger demo: a fresh register in {store}")
+    print(f"civledger demo: a fresh register in {store} (removed at the end)")
     civledger("init")
     print("\n# Births: each gets a personal ID number PPP C YY NNNNNN.")
     mother = civledger(
@@ -122,7 +131,7 @@ def main() -> None:
         "--field",
         "born",
         "--value",
-        "1991-03-04",
+        "1989-03-04",
         "--kind",
         "correction",
         "--reference",
@@ -153,7 +162,7 @@ def main() -> None:
     )
     print("\n# A look-alike birth (same name, date of birth, province) is refused (exit 3)...")
     look_alike = (
-        "register-birth", "--name", "Nguyễn Văn An", "--sex", "male", "--born", "1991-03-04",
+        "register-birth", "--name", "Nguyễn Văn An", "--sex", "male", "--born", "1989-03-04",
         "--province", "001", "--registered-on", "2010-06-01", "--reference", "KS-2010-5521",
         "--office", "HN-HOANKIEM",
     )  # fmt: skip

@@ -2,13 +2,20 @@
 
 0 done; 1 store unreachable, outcome unknown, events that cannot be read, a helper process
 that stopped, or an unexpected error; 2 bad input; 3 refused by a rule (or a reference reused
-for another act); 4 unknown ID; 5 the ledger no longer matches what was recorded.
+for another act); 4 unknown ID or household; 5 the ledger no longer matches what was recorded.
 """
 
 from __future__ import annotations
 
 from audit.errors import LedgerTampered
-from domain.errors import CivledgerError, InvalidInput, RuleBroken, UnknownPerson
+from domain.errors import (
+    CivledgerError,
+    InvalidInput,
+    RuleBroken,
+    UnknownHousehold,
+    UnknownPerson,
+)
+from infrastructure.errors import LedgerMismatch
 
 #: The most specific class wins: errors are looked up along their class's MRO.
 EXIT_CODES: dict[type[CivledgerError], int] = {
@@ -16,6 +23,8 @@ EXIT_CODES: dict[type[CivledgerError], int] = {
     InvalidInput: 2,
     RuleBroken: 3,
     UnknownPerson: 4,
+    UnknownHousehold: 4,
+    LedgerMismatch: 5,
     LedgerTampered: 5,
 }
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.options import FIND_LIMIT_MAX, PROJECTION_BATCH_MAX, between, whole_number
 from cli.progress import ProgressBar
 from cli.runtime import (
     DebugOpt,
@@ -26,7 +27,7 @@ from cli.runtime import (
     note,
 )
 from domain.errors import InvalidInput
-from domain.values import clean_text, parse_date, parse_person_ref, parse_province
+from domain.values import clean_text, parse_date, parse_person_ref, parse_province, visible
 from infrastructure.eventlog import NoEventLog, holds_civledger_log
 from infrastructure.store_url import store_from_env
 from projections.engine import BATCH_SIZE, PROJECTION_NAMES, Engine
@@ -55,8 +56,10 @@ BatchOpt = Annotated[
     int,
     typer.Option(
         "--batch-size",
-        min=1,
-        help="Events read and written per transaction.",
+        metavar="N",
+        parser=whole_number,
+        callback=between(1, PROJECTION_BATCH_MAX),
+        help=f"Events read and written per transaction, 1 to {PROJECTION_BATCH_MAX}.",
     ),
 ]
 
@@ -100,9 +103,12 @@ def opened(
             source.close()
 
 
-def _catch_up_first(engine: Engine, no_catch_up: bool) -> None:
+def _catch_up_first(engine: Engine, no_catch_up: bool, *models: str) -> None:
+    """Bring up to date the models the answer reads, and only those (a model that must be
+    rebuilt after an upgrade does not stop a question that does not read it)."""
     if not no_catch_up:
-        engine.catch_up()
+        for model in models:
+            engine.catch_up(model)
 
 
 def _report_text(report: dict[str, Any]) -> str:
@@ -132,6 +138,29 @@ def _report_text(report: dict[str, Any]) -> str:
     if not report["by_province"]:
         lines.append("  (none)")
     return "\n".join(lines)
+
+
+def _find_lines(found: list[dict[str, Any]]) -> list[str]:
+    """One line per candidate, in columns as wide as their widest value: number, name, date
+    and province of birth, status, person id, then any cancelled numbers."""
+    rows = [
+        (
+            person["id_number"] or "(no number)",
+            person["name"],
+            f"born {person['born']} in {person['birth_province']}",
+            person["status"],
+            f"[{person['person_id']}]",
+            ", ".join(person["cancelled_id_numbers"]),
+        )
+        for person in found
+    ]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
+        + f"  {row[4]}"
+        + (f"  cancelled: {row[5]}" if row[5] else "")
+        for row in rows
+    ]
 
 
 def register(app: typer.Typer) -> None:
@@ -308,7 +337,7 @@ def register(app: typer.Typer) -> None:
         since_date = parse_date(since, "--since") if since is not None else None
         catching_up = not no_catch_up
         with opened(store, views, events_from, events=catching_up, build=catching_up) as engine:
-            _catch_up_first(engine, no_catch_up)
+            _catch_up_first(engine, no_catch_up, "statistics")
             with database_errors(engine.views.url.redacted()):
                 document = ReadModels(engine.views).report(since_date)
         if json_out:
@@ -338,7 +367,7 @@ def register(app: typer.Typer) -> None:
         born_on = parse_date(born, "date of birth")
         catching_up = not no_catch_up
         with opened(store, views, events_from, events=catching_up, build=catching_up) as engine:
-            _catch_up_first(engine, no_catch_up)
+            _catch_up_first(engine, no_catch_up, "people", "id_numbers")
             with database_errors(engine.views.url.redacted()):
                 answer = ReadModels(engine.views).verify(ref, full_name, born_on)
         if json_out:
@@ -354,7 +383,15 @@ def register(app: typer.Typer) -> None:
         province: Annotated[
             str | None, typer.Option(help="Three-digit code of the birth province.")
         ] = None,
-        limit: Annotated[int, typer.Option(min=1, help="Most candidates to list.")] = FIND_LIMIT,
+        limit: Annotated[
+            int,
+            typer.Option(
+                metavar="N",
+                parser=whole_number,
+                callback=between(1, FIND_LIMIT_MAX),
+                help=f"Most candidates to list, 1 to {FIND_LIMIT_MAX}.",
+            ),
+        ] = FIND_LIMIT,
         store: StoreOpt = None,
         views: ViewsOpt = None,
         events_from: EventsFromOpt = None,
@@ -368,7 +405,7 @@ def register(app: typer.Typer) -> None:
         code = parse_province(province) if province is not None else None
         catching_up = not no_catch_up
         with opened(store, views, events_from, events=catching_up, build=catching_up) as engine:
-            _catch_up_first(engine, no_catch_up)
+            _catch_up_first(engine, no_catch_up, "people")
             with database_errors(engine.views.url.redacted()):
                 found = ReadModels(engine.views).find(words, born_on, code, limit)
         if json_out:
@@ -376,11 +413,5 @@ def register(app: typer.Typer) -> None:
             return
         if not found:
             note("no candidates")
-        for person in found:
-            cancelled = person["cancelled_id_numbers"]
-            typer.echo(
-                f"{person['id_number'] or '(no number)':<13} {person['name']:<30} "
-                f"born {person['born']} in {person['birth_province']}  {person['status']}"
-                + (f"  cancelled: {', '.join(cancelled)}" if cancelled else "")
-                + f"  [{person['person_id']}]"
-            )
+        for line in _find_lines(found):
+            typer.echo(visible(line))

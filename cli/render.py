@@ -7,6 +7,7 @@ from typing import Any
 from application.register import HistoryEntry
 from domain.policies import DEFAULT_LATE_AFTER_DAYS, LateRegistration
 from domain.reference import REFERENCE
+from domain.values import visible
 from infrastructure.settings import late_registration
 
 #: A registration recorded more than this many days after its legal date is marked late in
@@ -14,9 +15,15 @@ from infrastructure.settings import late_registration
 LATE_AFTER_DAYS = DEFAULT_LATE_AFTER_DAYS
 
 
-def person_text(doc: dict[str, Any]) -> str:
+def person_text(doc: dict[str, Any], parents: dict[str, str] | None = None) -> str:
+    """The `show` document for people. `parents` names the father and mother as a clerk knows
+    them (their ID numbers; a UUID for one who has none), else their person ids are shown."""
+    parents = parents or {}
     province = doc["birth_province"]
     province_name = REFERENCE.name_of(province) or ""
+    died = doc.get("died_on")
+    if died and doc.get("death_place"):
+        died = f"{died} in {doc['death_place']}"
     lines = [
         f"{doc['name']}",
         *[
@@ -34,7 +41,10 @@ def person_text(doc: dict[str, Any]) -> str:
     optional = [
         ("ethnicity", doc.get("ethnicity")),
         ("place of birth", doc.get("place_of_birth")),
-        ("died on", doc.get("died_on")),
+        ("father", parents.get("father") or doc.get("father_id")),
+        ("mother", parents.get("mother") or doc.get("mother_id")),
+        ("registered on", doc.get("registered_on")),
+        ("died on", died),
         ("renounced on", doc.get("renounced_on")),
         ("merged into", doc.get("merged_into")),
     ]
@@ -42,7 +52,7 @@ def person_text(doc: dict[str, Any]) -> str:
     if doc["cancelled_id_numbers"]:
         lines.append(f"  cancelled      {', '.join(doc['cancelled_id_numbers'])}")
     lines.append(f"  version        {doc['version']}")
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)
 
 
 def is_late(entry: HistoryEntry, policy: LateRegistration | None = None) -> bool:
@@ -73,8 +83,11 @@ def history_text(entries: list[HistoryEntry]) -> str:
         data = ", ".join(f"{k}={v}" for k, v in item["data"].items() if v is not None)
         late = "  LATE" if item["late"] else ""
         lines.append(
-            f"#{item['position']:<6} {item['occurred_on']}  {item['type']:<22} "
-            f"{item['reference']} ({item['office']}, {item['clerk']}, recorded "
-            f"{item['recorded_at'][:19]}){late}" + (f"\n         {data}" if data else "")
+            visible(
+                f"#{item['position']:<6} {item['occurred_on']}  {item['type']:<22} "
+                f"{item['reference']} ({item['office']}, {item['clerk']}, recorded "
+                f"{item['recorded_at'][:19]}){late}"
+            )
+            + (f"\n         {visible(data)}" if data else "")
         )
     return "\n".join(lines)

@@ -11,8 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
+from application.ports import PossibleDuplicates
 from application.queries import RegisterReader
 from application.register import CivilRegister
+from cli.options import not_empty
 from domain.commands import Clerking
 from domain.errors import InvalidInput
 from infrastructure.eventlog import EventLog
@@ -76,6 +78,8 @@ StoreOpt = Annotated[
     typer.Option(
         "--store",
         envvar="CIVLEDGER_STORE",
+        metavar="URL",
+        callback=not_empty,
         help="Event store URL: sqlite:///FILE (default sqlite:///civledger.sqlite) "
         "or postgresql://user[:password]@host[:port]/dbname.",
         show_default=False,
@@ -102,9 +106,15 @@ ReferenceOpt = Annotated[
 ]
 
 
-def open_register(store: str | None, events_from: str | None = None) -> CivilRegister:
-    """The register on `store`; queries read events from `events_from` when it is given."""
-    return CivilRegister(store, events_from=events_from)
+def open_register(
+    store: str | None,
+    events_from: str | None = None,
+    *,
+    duplicates: PossibleDuplicates | None = None,
+) -> CivilRegister:
+    """The register on `store`; queries read events from `events_from` when it is given;
+    `duplicates` answers the possible-duplicate check of a birth (none: no check)."""
+    return CivilRegister(store, events_from=events_from, duplicates=duplicates)
 
 
 def open_reader(store: str | None, events_from: str | None = None) -> RegisterReader:
@@ -139,6 +149,8 @@ ViewsOpt = Annotated[
     typer.Option(
         "--views",
         envvar="CIVLEDGER_VIEWS",
+        metavar="URL",
+        callback=not_empty,
         help="Database URL for the read models (default: the store's own database).",
         show_default=False,
     ),
@@ -148,6 +160,8 @@ EventsFromOpt = Annotated[
     typer.Option(
         "--events-from",
         envvar="CIVLEDGER_EVENTS_FROM",
+        metavar="URL",
+        callback=not_empty,
         help="Read events from this URL, e.g. a streaming replica (default: the store).",
         show_default=False,
     ),

@@ -9,10 +9,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    model_validator,
+)
 
 from domain.errors import InvalidInput
 from domain.events import ChangeField, ChangeKind
+from domain.residence import (
+    HouseholdNumber,
+    Relation,
+    ResidenceKind,
+    parse_ground,
+    parse_kind,
+    parse_relation,
+)
 from domain.values import (
     Nationality,
     Sex,
@@ -139,13 +154,189 @@ class MergeDuplicate(Command):
     into: PersonRefText
 
 
+def _kind(value: Any) -> Any:
+    return parse_kind(value) if isinstance(value, str) else value
+
+
+def _relation(value: Any) -> Any:
+    return parse_relation(value) if isinstance(value, str) else value
+
+
+def _household(value: Any) -> Any:
+    return str(HouseholdNumber.parse(value)) if isinstance(value, str) else value
+
+
+def _commune(value: Any) -> Any:
+    if isinstance(value, str):
+        code = value.strip()
+        if not (code.isascii() and code.isdigit() and len(code) == 5):
+            raise InvalidInput(f"a commune code is five digits, got {value!r}")
+        return code
+    return value
+
+
+def _refs(value: Any) -> Any:
+    """A list of people: ID numbers or UUIDs, comma separated or a JSON list."""
+    if isinstance(value, str):
+        value = [part for part in (p.strip() for p in value.split(",")) if part]
+    if isinstance(value, list | tuple):
+        return tuple(
+            str(parse_person_ref(item)) if isinstance(item, str) else item for item in value
+        )
+    return value
+
+
+Kind = Annotated[ResidenceKind, BeforeValidator(_kind)]
+HouseholdText = Annotated[str, BeforeValidator(_household)]
+CommuneCode = Annotated[str, BeforeValidator(_commune)]
+
+
+class RegisterResidence(Command):
+    """A permanent residence names its household: a new one the person heads
+    (`new_household`), or an existing one joined with a relation to its head. A temporary
+    residence names its end (`until`) and no household."""
+
+    KIND = "residence"
+
+    person: PersonRefText
+    kind: Kind
+    commune: CommuneCode
+    address: Annotated[str, _text("address")]
+    until: LegalDate | None = None
+    new_household: bool = False
+    household: HouseholdText | None = None
+    relation: Annotated[Relation, BeforeValidator(_relation)] | None = None
+    effective: LegalDate | None = None
+
+    @model_validator(mode="after")
+    def _household_fits_kind(self) -> Self:
+        joins = self.household is not None or self.relation is not None
+        if self.kind is ResidenceKind.TEMPORARY:
+            if self.new_household or joins:
+                raise InvalidInput("a temporary residence takes no household options")
+            if self.until is None:
+                raise InvalidInput("a temporary residence needs --until")
+            return self
+        if self.until is not None:
+            raise InvalidInput("a permanent residence takes no --until")
+        if self.new_household == joins or (joins and None in (self.household, self.relation)):
+            raise InvalidInput(
+                "a permanent residence needs --new-household, or --household HH with --relation"
+            )
+        return self
+
+
+class EndResidence(Command):
+    KIND = "end_residence"
+
+    person: PersonRefText
+    kind: Kind
+    ground: str
+    effective: LegalDate | None = None
+
+    @model_validator(mode="after")
+    def _ground_fits_kind(self) -> Self:
+        parse_ground(self.kind, self.ground)
+        return self
+
+
+class ExtendResidence(Command):
+    KIND = "extend_residence"
+
+    person: PersonRefText
+    until: LegalDate
+    effective: LegalDate | None = None
+
+
+class DeclareAbode(Command):
+    KIND = "abode"
+
+    person: PersonRefText
+    commune: CommuneCode
+    address: Annotated[str, _text("address")]
+    effective: LegalDate | None = None
+
+
+class ChangeHead(Command):
+    KIND = "change_head"
+
+    household: HouseholdText
+    head: PersonRefText
+    effective: LegalDate | None = None
+
+
+class SplitHousehold(Command):
+    KIND = "split_household"
+
+    household: HouseholdText
+    members: Annotated[tuple[str, ...], BeforeValidator(_refs)]
+    head: PersonRefText
+    effective: LegalDate | None = None
+
+    @model_validator(mode="after")
+    def _head_moves(self) -> Self:
+        if not self.members:
+            raise InvalidInput("a split names the members who move: --members ID[,ID…]")
+        if self.head not in self.members:
+            raise InvalidInput("the new household's head is one of the members who move")
+        if len(set(self.members)) != len(self.members):
+            raise InvalidInput("a member is named twice")
+        return self
+
+
+class ConfirmRecord(Command):
+    KIND = "confirm_record"
+
+    person: PersonRefText
+    effective: LegalDate | None = None
+
+
+class ProposeDeletion(Command):
+    KIND = "propose_deletion"
+
+    person: PersonRefText
+    reason: Annotated[str, _text("reason")]
+    effective: LegalDate | None = None
+
+
+class WithdrawDeletionProposal(Command):
+    KIND = "withdraw_deletion_proposal"
+
+    person: PersonRefText
+    effective: LegalDate | None = None
+
+
 ACT_COMMANDS: dict[str, type[Command]] = {
     cls.KIND: cls
-    for cls in (RegisterBirth, RecordDeath, RenounceNationality, ChangeRecord, MergeDuplicate)
+    for cls in (
+        RegisterBirth,
+        RecordDeath,
+        RenounceNationality,
+        ChangeRecord,
+        MergeDuplicate,
+        RegisterResidence,
+        EndResidence,
+        ExtendResidence,
+        DeclareAbode,
+        ChangeHead,
+        SplitHousehold,
+        ConfirmRecord,
+        ProposeDeletion,
+        WithdrawDeletionProposal,
+    )
+}
+
+#: The name an import row gives a command's own `kind` field (a row's `kind` names the act).
+INNER_KIND = {
+    ChangeRecord.KIND: "change_kind",
+    RegisterResidence.KIND: "residence_kind",
+    EndResidence.KIND: "residence_kind",
 }
 
 #: Fields of an act that name a person: an ID number or a person UUID (as canonical text).
-PERSON_FIELDS = ("person", "into", "father", "mother")
+PERSON_FIELDS = ("person", "into", "father", "mother", "head")
+#: Fields that name several people.
+PEOPLE_FIELDS = ("members",)
 
 
 def person_refs(act: Command) -> list[str]:
@@ -153,4 +344,7 @@ def person_refs(act: Command) -> list[str]:
     model's fields (`__dict__`): asking a model for a field it lacks goes through pydantic's
     slow `__getattr__`, which an import would pay for every row."""
     fields = act.__dict__
-    return [ref for key in PERSON_FIELDS if isinstance(ref := fields.get(key), str)]
+    refs = [ref for key in PERSON_FIELDS if isinstance(ref := fields.get(key), str)]
+    for key in PEOPLE_FIELDS:
+        refs.extend(fields.get(key) or ())
+    return refs

@@ -36,3 +36,7 @@ class ReferenceConflict(RuleBroken):
 
 class UnknownPerson(CivledgerError):
     """No person record, and no ID number, matches the given identifier."""
+
+
+class UnknownHousehold(CivledgerError):
+    """No household has the given number."""

@@ -141,6 +141,130 @@ class MergedAsDuplicate(PersonEvent):
     survivor_id_number: str | None
 
 
+ResidenceKindName = Literal["permanent", "temporary"]
+
+
+class ResidenceRegistered(PersonEvent):
+    """A permanent (thường trú) or temporary (tạm trú) residence was registered, effective
+    `occurred_on`. A permanent one names the household the person heads or joined."""
+
+    TOPIC = "civledger.person.ResidenceRegistered"
+
+    kind: ResidenceKindName
+    commune: str
+    address: str
+    until: date | None = None
+    household: str | None = None
+    relation: str | None = None
+
+
+class ResidenceEnded(PersonEvent):
+    """A residence was deregistered (xóa đăng ký), on a ground of Art. 24(1) or 29(1), or as
+    the effect of another act (death, a merge, a new permanent residence, a split)."""
+
+    TOPIC = "civledger.person.ResidenceEnded"
+
+    kind: ResidenceKindName
+    ground: str
+
+
+class TemporaryResidenceExtended(PersonEvent):
+    """A temporary residence was extended (gia hạn tạm trú) until `until`."""
+
+    TOPIC = "civledger.person.TemporaryResidenceExtended"
+
+    until: date
+
+
+class AbodeDeclared(PersonEvent):
+    """A current abode (nơi ở hiện tại, Art. 19) was declared by a person with neither a
+    permanent nor a temporary residence."""
+
+    TOPIC = "civledger.person.AbodeDeclared"
+
+    commune: str
+    address: str
+
+
+class HouseholdRoleChanged(PersonEvent):
+    """The person's place in a household changed without a new residence: they became its
+    head, stopped being it, or moved to a household split off at the same address."""
+
+    TOPIC = "civledger.person.HouseholdRoleChanged"
+
+    household: str | None
+    relation: str | None
+
+
+class RecordConfirmed(PersonEvent):
+    """The police checked and confirmed the record (kiểm tra, phúc tra): it is cleaned."""
+
+    TOPIC = "civledger.person.RecordConfirmed"
+
+
+class DeletionProposed(PersonEvent):
+    """The local police proposed to delete the record."""
+
+    TOPIC = "civledger.person.DeletionProposed"
+
+    reason: str
+
+
+class DeletionProposalWithdrawn(PersonEvent):
+    """A proposal to delete the record was withdrawn."""
+
+    TOPIC = "civledger.person.DeletionProposalWithdrawn"
+
+
+class HouseholdEvent(RegisterEvent):
+    """An event in the life of a household (hộ gia đình). Its aggregate id derives from the
+    household number."""
+
+
+class HouseholdEstablished(HouseholdEvent):
+    """A household was set up at an address, with its head; `split_from` names the household
+    it was split from (Art. 25), if any."""
+
+    TOPIC = "civledger.household.HouseholdEstablished"
+
+    household: str
+    commune: str
+    address: str
+    head_id: UUID
+    split_from: str | None = None
+
+
+class HouseholdMemberJoined(HouseholdEvent):
+    TOPIC = "civledger.household.HouseholdMemberJoined"
+
+    person_id: UUID
+    relation: str
+
+
+class HouseholdMemberLeft(HouseholdEvent):
+    TOPIC = "civledger.household.HouseholdMemberLeft"
+
+    person_id: UUID
+    ground: str
+
+
+class HouseholdHeadChanged(HouseholdEvent):
+    """An adult member became the head (Art. 26)."""
+
+    TOPIC = "civledger.household.HouseholdHeadChanged"
+
+    head_id: UUID
+
+
+class HouseholdHeadVacated(HouseholdEvent):
+    """The household has no head: its head died, was merged away, left, or moved by a split.
+    It stays without one until an adult member is named (`change-head`)."""
+
+    TOPIC = "civledger.household.HouseholdHeadVacated"
+
+    ground: str
+
+
 class IdNumberClaimed(RegisterEvent):
     """A number was claimed, forever, for one person. Its aggregate id derives from the number."""
 
@@ -160,6 +284,16 @@ class ActRecorded(RegisterEvent):
     person_id: UUID
 
 
+class LookAlikeNoted(RegisterEvent):
+    """A birth was registered for a person with this folded name, date of birth and birth
+    province. Its aggregate id derives from those three, so two clerks registering look-alikes
+    at once write the same aggregate's same version, and one of them must decide again."""
+
+    TOPIC = "civledger.registry.LookAlikeNoted"
+
+    person_id: UUID
+
+
 PERSON_EVENTS: tuple[type[PersonEvent], ...] = (
     BirthRegistered,
     IdNumberAssigned,
@@ -169,7 +303,29 @@ PERSON_EVENTS: tuple[type[PersonEvent], ...] = (
     DeathRegistered,
     RecordChanged,
     MergedAsDuplicate,
+    ResidenceRegistered,
+    ResidenceEnded,
+    TemporaryResidenceExtended,
+    AbodeDeclared,
+    HouseholdRoleChanged,
+    RecordConfirmed,
+    DeletionProposed,
+    DeletionProposalWithdrawn,
 )
-ALL_EVENTS: tuple[type[RegisterEvent], ...] = (*PERSON_EVENTS, IdNumberClaimed, ActRecorded)
+HOUSEHOLD_EVENTS: tuple[type[HouseholdEvent], ...] = (
+    HouseholdEstablished,
+    HouseholdMemberJoined,
+    HouseholdMemberLeft,
+    HouseholdHeadChanged,
+    HouseholdHeadVacated,
+)
+ALL_EVENTS: tuple[type[RegisterEvent], ...] = (
+    *PERSON_EVENTS,
+    *HOUSEHOLD_EVENTS,
+    IdNumberClaimed,
+    ActRecorded,
+    LookAlikeNoted,
+)
 EVENTS_BY_TOPIC: dict[str, type[RegisterEvent]] = {cls.TOPIC: cls for cls in ALL_EVENTS}
 PERSON_TOPICS: tuple[str, ...] = tuple(cls.TOPIC for cls in PERSON_EVENTS)
+HOUSEHOLD_TOPICS: tuple[str, ...] = tuple(cls.TOPIC for cls in HOUSEHOLD_EVENTS)

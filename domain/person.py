@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from domain.aggregate import ActBasis, Aggregate, applies
+from domain.aggregate import ActBasis, applies
 from domain.events import (
     BirthRegistered,
     ChangeField,
@@ -22,14 +22,19 @@ from domain.events import (
     RecordChanged,
 )
 from domain.policies import NUMBER_BEARING_FIELDS
+from domain.record import PersonRecord
+from domain.resident import ResidentRecord
 from domain.rules import (
     ActCannotPrecedeBirth,
     ChangeKindMustSuitField,
     ChangeMustDifferFromRecord,
     DateCannotBeInFuture,
+    DeathCannotPrecedeRecordedActs,
+    FatherDeathAtMost300DaysBeforeBirth,
     LifeEventsMustFollowBirth,
     MergeKeepsEarliestNumber,
     MergeMustNotLoseADeath,
+    MotherMustBeAliveAtBirth,
     NationalityEndsOnlyByRenunciation,
     NewNumberCannotPrecedeRegistration,
     NoActOnDeceasedExceptCorrection,
@@ -40,9 +45,14 @@ from domain.rules import (
     NumberMustEncodeRecord,
     OneNumberPerPerson,
     OnlyVietnameseNationalsCanRenounce,
+    ParentAgeMustBePlausible,
     ParentMustBeBornBeforeChild,
+    ParentMustNotBeMerged,
+    ParentSexMustFitRole,
+    ParentsMustBeTwoPeople,
     RecordCannotBeMergedIntoItself,
     RegistrationCannotPrecedeBirth,
+    RenunciationCannotPrecedeNationality,
     SupplementOnlyFillsEmptyField,
     SurvivorMustNotBeMerged,
     check,
@@ -70,7 +80,7 @@ class ChangeOutcome:
     reason: IdNumberAssignedReason = "record_corrected"
 
 
-class Person(Aggregate):
+class Person(ResidentRecord):
     """A person record. Commands check the rules; `@applies` methods only assign state."""
 
     def __init__(self, id: UUID) -> None:
@@ -92,6 +102,10 @@ class Person(Aggregate):
         self.renounced_on: date | None = None
         self.merged_into: UUID | None = None
         self.merged_into_id_number: str | None = None
+        #: Since when the person holds Vietnamese nationality (None: not Vietnamese).
+        self.vietnamese_since: date | None = None
+        #: The latest legal date of an act the person did alive (not a correction).
+        self.latest_act_on: date | None = None
 
     # ----------------------------------------------------------------- queries
 
@@ -184,9 +198,8 @@ class Person(Aggregate):
             DateCannotBeInFuture("registration date", registered_on, today),
             RegistrationCannotPrecedeBirth(born, registered_on),
         )
-        for role, parent in (("father", father), ("mother", mother)):
-            if parent is not None:
-                check(ParentMustBeBornBeforeChild(role, parent.born, born))
+        check(ParentsMustBeTwoPeople(father.id if father else None, mother.id if mother else None))
+        check_parents(born, father, mother, naming=True)
         person = cls(id)
         person._trigger(
             BirthRegistered,
@@ -220,6 +233,7 @@ class Person(Aggregate):
             NoActOnDeceasedExceptCorrection(self, "death registration"),
             DateCannotBeInFuture("date of death", died_on, today),
             ActCannotPrecedeBirth("a death", died_on, self.born),
+            DeathCannotPrecedeRecordedActs(died_on, self.latest_act_on),
         )
         self._trigger(DeathRegistered, basis, died_on, place=place)
 
@@ -231,6 +245,7 @@ class Person(Aggregate):
             ActCannotPrecedeBirth("a renunciation", effective, self.born),
             NoRenouncingTwice(self),
             OnlyVietnameseNationalsCanRenounce(self),
+            RenunciationCannotPrecedeNationality(effective, self.vietnamese_since),
         )
         self._trigger(NationalityRenounced, basis, effective)
 
@@ -242,8 +257,11 @@ class Person(Aggregate):
         kind: ChangeKind,
         effective: date,
         today: date,
+        father: PersonRecord | None = None,
+        mother: PersonRecord | None = None,
     ) -> ChangeOutcome:
-        """Change one field. Cancels the number first when the field is encoded in it."""
+        """Change one field. Cancels the number first when the field is encoded in it. A new
+        date of birth is checked against the parents (`father`, `mother`) as a birth is."""
         check(
             NoActOnMergedRecord(self),
             NoActOnDeceasedExceptCorrection(self, f"{kind} of {field}", kind == "correction"),
@@ -251,7 +269,7 @@ class Person(Aggregate):
             ActCannotPrecedeBirth("a change", effective, self.born),
             ChangeKindMustSuitField(field, kind),
         )
-        new = self._parse_field(field, value, today)
+        new = self._parse_field(field, value, today, father, mother)
         current = self.field_value(field)
         if kind == "supplement":
             check(SupplementOnlyFillsEmptyField(field, current))
@@ -319,7 +337,14 @@ class Person(Aggregate):
 
     # ------------------------------------------------------------ command help
 
-    def _parse_field(self, field: str, value: str, today: date) -> str:
+    def _parse_field(
+        self,
+        field: str,
+        value: str,
+        today: date,
+        father: PersonRecord | None = None,
+        mother: PersonRecord | None = None,
+    ) -> str:
         if field == "sex":
             return parse_sex(value).value
         if field == "nationality":
@@ -332,7 +357,9 @@ class Person(Aggregate):
                 NoBirthBefore1900(born),
                 DateCannotBeInFuture("date of birth", born, today),
                 LifeEventsMustFollowBirth(born, self.died_on, self.renounced_on),
+                RegistrationCannotPrecedeBirth(born, self.registered_on),
             )
+            check_parents(born, father, mother)
             return born.isoformat()
         return clean_text(value, field.replace("_", " "))
 
@@ -389,6 +416,7 @@ class Person(Aggregate):
         self.father_id = e.father_id
         self.mother_id = e.mother_id
         self.registered_on = e.registered_on
+        self.vietnamese_since = e.born if e.nationality is Nationality.VIETNAMESE else None
 
     @applies(IdNumberAssigned)
     def _id_number_assigned(self, e: IdNumberAssigned) -> None:
@@ -406,10 +434,17 @@ class Person(Aggregate):
         # number stays recorded against the person: no rule of the register cancels it.
         self.renounced_on = e.occurred_on
         self.nationality = Nationality.RENOUNCED
+        self.vietnamese_since = None
+        self._acted_on(e.occurred_on)
 
     @applies(NationalityDetermined)
     def _nationality_determined(self, e: NationalityDetermined) -> None:
         self.nationality = e.nationality
+        if e.nationality is Nationality.VIETNAMESE:
+            # A correction says the record was wrong: Vietnamese from birth.
+            self.vietnamese_since = self.born if e.kind == "correction" else e.occurred_on
+        if e.kind != "correction":
+            self._acted_on(e.occurred_on)
 
     @applies(DeathRegistered)
     def _death_registered(self, e: DeathRegistered) -> None:
@@ -422,13 +457,50 @@ class Person(Aggregate):
         if e.field == "sex":
             self.sex = Sex(value)
         elif e.field == "born":
-            self.born = date.fromisoformat(value)
+            born = date.fromisoformat(value)
+            if self.vietnamese_since == self.born:  # Vietnamese from birth: the new birth
+                self.vietnamese_since = born
+            self.born = born
         elif e.field == "nationality":
             self.nationality = Nationality(value)
+            self.vietnamese_since = None  # only `NationalityDetermined` makes it Vietnamese
         else:
             setattr(self, e.field, value)
+        if e.kind != "correction":
+            self._acted_on(e.occurred_on)
+
+    def _acted_on(self, on: date) -> None:
+        if self.latest_act_on is None or on > self.latest_act_on:
+            self.latest_act_on = on
 
     @applies(MergedAsDuplicate)
     def _merged_as_duplicate(self, e: MergedAsDuplicate) -> None:
         self.merged_into = e.survivor_id
         self.merged_into_id_number = e.survivor_id_number
+
+
+def check_parents(
+    born: date,
+    father: PersonRecord | None,
+    mother: PersonRecord | None,
+    *,
+    naming: bool = False,
+) -> None:
+    """The rules a child's date of birth must meet against its parents: at a birth, and
+    whenever the date of birth changes. `naming` (a birth, which names the parents) also
+    checks who they are: not a merged record, and of their role's sex. A later change of a
+    parent (a sex re-determined, a merge) does not undo parenthood, so a correction of the
+    child's date of birth checks only the dates."""
+    for role, parent in (("father", father), ("mother", mother)):
+        if parent is None:
+            continue
+        if naming:
+            check(ParentMustNotBeMerged(role, parent), ParentSexMustFitRole(role, parent))
+        check(
+            ParentMustBeBornBeforeChild(role, parent.born, born),
+            ParentAgeMustBePlausible(role, parent, born),
+        )
+    if mother is not None:
+        check(MotherMustBeAliveAtBirth(mother, born))
+    if father is not None:
+        check(FatherDeathAtMost300DaysBeforeBirth(father, born))

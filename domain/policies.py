@@ -70,3 +70,38 @@ class LateRegistration:
             return self.is_late(event.born, event.registered_on)
         recorded_on = event.recorded_at.astimezone(REGISTER_TIMEZONE).date()
         return self.is_late(event.occurred_on, recorded_on)
+
+
+#: How long before a birth a father may have died (Law on Marriage and Family 2014, Art.
+#: 88(1): a child born within 300 days of the end of the marriage is the common child).
+FATHER_DEATH_DAYS = 300
+
+
+@dataclass(frozen=True)
+class ParentAge:
+    """How old a parent may plausibly be at a child's birth, in whole years.
+
+    No law bounds the age of a natural parent: the marriage ages of the Law on Marriage and
+    Family 2014 (Art. 8(1)(a): 20 for men, 18 for women) bound marriage, not parenthood, and
+    children are born outside marriage and to minors. The register refuses only ages that
+    are implausible, which in a migrated register are almost always data-entry errors (a
+    parent's year of birth mistyped): younger than `youngest`, or older than `oldest_mother`
+    or `oldest_father`. Kept here, in one place, so that it can be changed with the data."""
+
+    youngest: int = 12
+    oldest_mother: int = 60
+    oldest_father: int = 90
+
+    @staticmethod
+    def age(born: date, on: date) -> int:
+        return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+    def bounds(self, role: str) -> tuple[int, int]:
+        return self.youngest, self.oldest_mother if role == "mother" else self.oldest_father
+
+    def is_plausible(self, role: str, parent_born: date, child_born: date) -> bool:
+        low, high = self.bounds(role)
+        return low <= self.age(parent_born, child_born) <= high
+
+
+PARENT_AGE = ParentAge()

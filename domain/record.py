@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
-from domain.values import Nationality
+from domain.values import Nationality, Sex
 
 
 class PersonRecord(Protocol):
@@ -37,3 +37,7 @@ class PersonRecord(Protocol):
     def renounced_on(self) -> date | None: ...
     @property
     def merged_into(self) -> UUID | None: ...
+    @property
+    def merged_into_id_number(self) -> str | None: ...
+    @property
+    def sex(self) -> Sex: ...

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -139,3 +140,42 @@ class ReferenceData:
 
 
 REFERENCE = ReferenceData()
+
+
+class CommuneDirectory(Protocol):
+    """The official commune codes, by the date they were in force.
+
+    Codes were reused when the units were merged on 1 July 2025 (00070 was Phường Hàng Trống
+    before and is Phường Hoàn Kiếm after), so a code is never read without its date."""
+
+    def name_on(self, code: str, on: date) -> str | None:
+        """The name of the commune `code` names on `on`, or None if no commune in force on
+        that date has that code."""
+        ...
+
+    def version_on(self, on: date) -> str:
+        """Which list was in force on `on` (its name and source), for messages and docs."""
+        ...
+
+
+class _NoCommunes:
+    """Before the directory is configured, no code is a commune: refused, never guessed."""
+
+    def name_on(self, code: str, on: date) -> str | None:
+        return None
+
+    def version_on(self, on: date) -> str:
+        return "no commune list configured"
+
+
+_COMMUNES: list[CommuneDirectory] = [_NoCommunes()]
+
+
+def configure_communes(directory: CommuneDirectory) -> None:
+    """Hand the domain the commune directory (loaded outside it, from maintained packages:
+    `infrastructure.communes`)."""
+    _COMMUNES[0] = directory
+
+
+def communes() -> CommuneDirectory:
+    return _COMMUNES[0]

@@ -10,17 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from datetime import date
 from functools import lru_cache
 from typing import Any
 from uuid import UUID, SafeUUID
 
 from domain.aggregate import ActBasis, Aggregate, applies
-from domain.events import ActRecorded, IdNumberClaimed
-from domain.values import IdNumber, Sex
+from domain.events import ActRecorded, IdNumberClaimed, LookAlikeNoted
+from domain.residence import HouseholdNumber
+from domain.values import IdNumber, Sex, fold_name
 
 NAMESPACE_CLAIM = UUID("6f1c1b8e-4f5e-5b8a-9a53-3c3b1c0d1a01")
 NAMESPACE_ACT = UUID("6f1c1b8e-4f5e-5b8a-9a53-3c3b1c0d1a02")
 NAMESPACE_PERSON = UUID("6f1c1b8e-4f5e-5b8a-9a53-3c3b1c0d1a03")
+NAMESPACE_LOOK_ALIKE = UUID("6f1c1b8e-4f5e-5b8a-9a53-3c3b1c0d1a04")
+NAMESPACE_HOUSEHOLD = UUID("6f1c1b8e-4f5e-5b8a-9a53-3c3b1c0d1a05")
 
 
 _NAMESPACE_CLAIM = NAMESPACE_CLAIM.bytes
@@ -61,6 +65,23 @@ def act_id(kind: str, office: str, reference: str) -> UUID:
 def person_id_for_birth(office: str, reference: str) -> UUID:
     """A person's id derives from their birth act, so a replayed registration is the same person."""
     return uuid5_of(_NAMESPACE_PERSON, act_key("birth", office, reference))
+
+
+def household_id(number: object) -> UUID:
+    """The aggregate id of a household, derived from its number (`HouseholdNumber`)."""
+    return uuid5_of(NAMESPACE_HOUSEHOLD.bytes, str(number))
+
+
+def draw_household_number() -> HouseholdNumber:
+    """Ten random digits from a cryptographic source; never counted up."""
+    return HouseholdNumber.compose(secrets.randbelow(10**10))
+
+
+def look_alike_id(name: str, born: date, birth_province: str) -> UUID:
+    """The id of the look-alike claim of everyone with this folded name (case and diacritics
+    ignored), date of birth and birth province: the key of the possible-duplicate check."""
+    key = f"{fold_name(name)}\x1f{born.isoformat()}\x1f{birth_province}"
+    return uuid5_of(NAMESPACE_LOOK_ALIKE.bytes, key)
 
 
 _CANONICAL = json.JSONEncoder(
@@ -116,6 +137,23 @@ class RecordedAct(Aggregate):
         self.kind = e.kind
         self.fingerprint = e.fingerprint
         self.person_id = e.person_id
+
+
+class LookAlikeClaim(Aggregate):
+    """Every person registered at birth with one folded name, date of birth and birth
+    province: noted in the same transaction as the birth, so that a concurrent look-alike
+    birth conflicts inside the store instead of passing the possible-duplicate check unseen."""
+
+    def __init__(self, id: UUID) -> None:
+        super().__init__(id)
+        self.person_ids: list[UUID] = []
+
+    def note(self, person_id: UUID, basis: ActBasis, on: date) -> None:
+        self._trigger(LookAlikeNoted, basis, on, person_id=person_id)
+
+    @applies(LookAlikeNoted)
+    def _noted(self, e: LookAlikeNoted) -> None:
+        self.person_ids = [*self.person_ids, e.person_id]
 
 
 def draw_number(province: str, sex: Sex, year: int) -> IdNumber:

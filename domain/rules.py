@@ -13,9 +13,16 @@ from typing import ClassVar
 from uuid import UUID
 
 from domain.errors import CivledgerError, InvalidInput, RuleBroken
-from domain.policies import MERGE_POLICY
+from domain.policies import FATHER_DEATH_DAYS, MERGE_POLICY, PARENT_AGE
 from domain.record import PersonRecord
-from domain.values import FIRST_YEAR, Nationality
+from domain.reference import communes
+from domain.residence import ADULT_AGE, TEMPORARY_YEARS, age_on, years_after
+from domain.values import FIRST_YEAR, Nationality, Sex
+
+
+def _survivor_of(person: PersonRecord) -> str:
+    """The record a merged record was merged into: its ID number, else its person id."""
+    return person.merged_into_id_number or str(person.merged_into)
 
 
 class Rule(ABC):
@@ -110,8 +117,8 @@ class NoActOnMergedRecord(Rule):
 
     def message(self) -> str:
         return (
-            f"record {self.person.id} was merged as a duplicate into {self.person.merged_into}; "
-            "act on the surviving record"
+            f"record {self.person.display_id} was merged as a duplicate into "
+            f"{_survivor_of(self.person)}; act on the surviving record"
         )
 
 
@@ -360,8 +367,8 @@ class SurvivorMustNotBeMerged(Rule):
 
     def message(self) -> str:
         return (
-            f"the survivor {self.survivor.id} was itself merged into "
-            f"{self.survivor.merged_into}; merge into that record"
+            f"the survivor {self.survivor.display_id} was itself merged into "
+            f"{_survivor_of(self.survivor)}; merge into that record"
         )
 
 
@@ -409,3 +416,369 @@ class BirthMustNotDuplicateAPerson(Rule):
             f"possible duplicate of {shown}: same name, date of birth and birth province; "
             "merge instead, or confirm with --allow-possible-duplicate"
         )
+
+
+@dataclass(frozen=True)
+class RenunciationCannotPrecedeNationality(Rule):
+    """Vietnamese nationality can be renounced only from a day the person held it: not before
+    the birth of a Vietnamese national, nor before nationality was determined as Vietnamese."""
+
+    effective: date
+    vietnamese_since: date | None
+
+    def is_broken(self) -> bool:
+        return self.vietnamese_since is None or self.effective < self.vietnamese_since
+
+    def message(self) -> str:
+        return (
+            f"a renunciation effective {self.effective} would precede Vietnamese nationality, "
+            f"held from {self.vietnamese_since}"
+        )
+
+
+@dataclass(frozen=True)
+class ParentMustNotBeMerged(Rule):
+    """A record merged away as a duplicate is no one's parent: name the surviving record."""
+
+    role: str
+    parent: PersonRecord
+
+    def is_broken(self) -> bool:
+        return self.parent.merged_into is not None
+
+    def message(self) -> str:
+        return (
+            f"the {self.role} {self.parent.display_id} was merged as a duplicate into "
+            f"{_survivor_of(self.parent)}: name that record as the {self.role}"
+        )
+
+
+#: The sex a parent's role requires.
+ROLE_SEX = {"father": Sex.MALE, "mother": Sex.FEMALE}
+
+
+@dataclass(frozen=True)
+class ParentSexMustFitRole(Rule):
+    """The father is recorded male and the mother female (Law on Civil Status 2014, Art. 14:
+    the birth certificate names the father and the mother)."""
+
+    role: str
+    parent: PersonRecord
+
+    def is_broken(self) -> bool:
+        return self.parent.sex is not ROLE_SEX[self.role]
+
+    def message(self) -> str:
+        return (
+            f"the {self.role} {self.parent.display_id} is recorded {self.parent.sex.value}: "
+            f"a {self.role} must be recorded {ROLE_SEX[self.role].value}"
+        )
+
+
+@dataclass(frozen=True)
+class ParentsMustBeTwoPeople(Rule):
+    """One person cannot be both the father and the mother."""
+
+    father: UUID | None
+    mother: UUID | None
+
+    def is_broken(self) -> bool:
+        return self.father is not None and self.father == self.mother
+
+    def message(self) -> str:
+        return "the same person cannot be both the father and the mother"
+
+
+@dataclass(frozen=True)
+class MotherMustBeAliveAtBirth(Rule):
+    """A mother's recorded death cannot precede the birth of her child."""
+
+    mother: PersonRecord
+    child_born: date
+
+    def is_broken(self) -> bool:
+        died = self.mother.died_on
+        return died is not None and died < self.child_born
+
+    def message(self) -> str:
+        return (
+            f"the mother {self.mother.display_id} died on {self.mother.died_on}, before the "
+            f"birth on {self.child_born}"
+        )
+
+
+@dataclass(frozen=True)
+class FatherDeathAtMost300DaysBeforeBirth(Rule):
+    """A child born within 300 days of the end of a marriage, the husband's death included,
+    is the common child (Law on Marriage and Family 2014, Art. 88(1)): a father cannot have
+    died more than 300 days before the birth."""
+
+    father: PersonRecord
+    child_born: date
+
+    def is_broken(self) -> bool:
+        died = self.father.died_on
+        return died is not None and (self.child_born - died).days > FATHER_DEATH_DAYS
+
+    def message(self) -> str:
+        return (
+            f"the father {self.father.display_id} died on {self.father.died_on}, more than "
+            f"{FATHER_DEATH_DAYS} days before the birth on {self.child_born}"
+        )
+
+
+@dataclass(frozen=True)
+class ParentAgeMustBePlausible(Rule):
+    """A parent's age at the birth lies within the register's plausibility policy
+    (`domain.policies.PARENT_AGE`)."""
+
+    role: str
+    parent: PersonRecord
+    child_born: date
+
+    def is_broken(self) -> bool:
+        return not PARENT_AGE.is_plausible(self.role, self.parent.born, self.child_born)
+
+    def message(self) -> str:
+        low, high = PARENT_AGE.bounds(self.role)
+        age = PARENT_AGE.age(self.parent.born, self.child_born)
+        return (
+            f"the {self.role} {self.parent.display_id}, born {self.parent.born}, would be {age} "
+            f"at the birth on {self.child_born}: a {self.role} is {low} to {high} years old"
+        )
+
+
+@dataclass(frozen=True)
+class DeathCannotPrecedeRecordedActs(Rule):
+    """A death cannot be dated before an act the person is recorded to have done alive: a
+    renunciation, a change or re-determination, a nationality determined (corrections fix
+    records and may come later)."""
+
+    died_on: date
+    latest_act_on: date | None
+
+    def is_broken(self) -> bool:
+        return self.latest_act_on is not None and self.died_on < self.latest_act_on
+
+    def message(self) -> str:
+        return (
+            f"a death on {self.died_on} would precede an act recorded effective "
+            f"{self.latest_act_on}"
+        )
+
+
+# --------------------------------------------------------- residence and households
+
+
+@dataclass(frozen=True)
+class CommuneMustBeInForce(Rule):
+    """A commune code names a commune of the list in force on the act's date (the 2025
+    two-tier list from 1 July 2025, the older list before): never a code without its date."""
+
+    error = InvalidInput
+    code: str
+    on: date
+
+    def is_broken(self) -> bool:
+        return communes().name_on(self.code, self.on) is None
+
+    def message(self) -> str:
+        return (
+            f"{self.code!r} is not a commune code in force on {self.on} "
+            f"({communes().version_on(self.on)})"
+        )
+
+
+@dataclass(frozen=True)
+class TemporaryResidenceNeedsAnEnd(Rule):
+    """A temporary residence lasts at most 2 years per registration (Law on Residence 2020,
+    Art. 27(3)): it ends after its start, at most 2 years later."""
+
+    error = InvalidInput
+    start: date
+    until: date | None
+    what: str = "temporary residence"
+
+    def is_broken(self) -> bool:
+        return (
+            self.until is None
+            or self.until <= self.start
+            or self.until > years_after(self.start, TEMPORARY_YEARS)
+        )
+
+    def message(self) -> str:
+        if self.until is None:
+            return f"a {self.what} needs --until, at most {TEMPORARY_YEARS} years ahead"
+        return (
+            f"a {self.what} from {self.start} lasts at most {TEMPORARY_YEARS} years: its end "
+            f"falls after {self.start} and on or before "
+            f"{years_after(self.start, TEMPORARY_YEARS)}, not on {self.until}"
+        )
+
+
+@dataclass(frozen=True)
+class TemporaryResidenceOutsidePermanentCommune(Rule):
+    """A temporary residence is registered outside the commune of permanent residence
+    (Law on Residence 2020, Art. 27(1))."""
+
+    commune: str
+    permanent_commune: str | None
+
+    def is_broken(self) -> bool:
+        return self.commune == self.permanent_commune
+
+    def message(self) -> str:
+        return (
+            f"commune {self.commune} is the commune of the permanent residence: a temporary "
+            "residence is registered in another commune"
+        )
+
+
+@dataclass(frozen=True)
+class ResidenceMustBeCurrent(Rule):
+    """Only a current residence can be ended or extended."""
+
+    kind: str
+    current: bool
+    on: date
+
+    def is_broken(self) -> bool:
+        return not self.current
+
+    def message(self) -> str:
+        return f"the person has no current {self.kind} residence on {self.on}"
+
+
+@dataclass(frozen=True)
+class ExtensionMustLengthen(Rule):
+    until: date
+    current_until: date | None
+
+    def is_broken(self) -> bool:
+        return self.current_until is not None and self.until <= self.current_until
+
+    def message(self) -> str:
+        return f"the temporary residence already runs until {self.current_until}"
+
+
+@dataclass(frozen=True)
+class AbodeOnlyWithoutResidence(Rule):
+    """A current abode (Art. 19) is declared only by a person with neither a permanent nor a
+    temporary residence."""
+
+    has_residence: bool
+
+    def is_broken(self) -> bool:
+        return self.has_residence
+
+    def message(self) -> str:
+        return (
+            "the person has a permanent or temporary residence: a current abode is declared "
+            "only without one"
+        )
+
+
+@dataclass(frozen=True)
+class HeadMustBeAdult(Rule):
+    """A household's head is an adult with full legal capacity (Law on Residence 2020,
+    Art. 10(2); Civil Code 2015 Art. 20: 18 or older)."""
+
+    who: str
+    born: date
+    on: date
+
+    def is_broken(self) -> bool:
+        return age_on(self.born, self.on) < ADULT_AGE
+
+    def message(self) -> str:
+        return (
+            f"{self.who} is {age_on(self.born, self.on)} on {self.on}: a household's head is "
+            f"an adult ({ADULT_AGE} or older)"
+        )
+
+
+@dataclass(frozen=True)
+class HeadMustBeMember(Rule):
+    """The head is one of the household's members."""
+
+    who: str
+    household: str
+    is_member: bool
+
+    def is_broken(self) -> bool:
+        return not self.is_member
+
+    def message(self) -> str:
+        return f"{self.who} is not a member of household {self.household}"
+
+
+@dataclass(frozen=True)
+class HouseholdMustHaveMembers(Rule):
+    """No one joins, or is made head of, a household that no longer has any member."""
+
+    household: str
+    members: int
+
+    def is_broken(self) -> bool:
+        return self.members == 0
+
+    def message(self) -> str:
+        return f"household {self.household} has no member any more"
+
+
+@dataclass(frozen=True)
+class NotAlreadyInHousehold(Rule):
+    who: str
+    household: str
+    already: bool
+
+    def is_broken(self) -> bool:
+        return self.already
+
+    def message(self) -> str:
+        return f"{self.who} is already a member of household {self.household}"
+
+
+@dataclass(frozen=True)
+class SplitLeavesMembersBehind(Rule):
+    """A split (Art. 25) takes some members to a new household and leaves the others."""
+
+    household: str
+    moving: int
+    members: int
+
+    def is_broken(self) -> bool:
+        return self.moving == 0 or self.moving >= self.members
+
+    def message(self) -> str:
+        return (
+            f"a split of household {self.household} moves some of its {self.members} members "
+            "and leaves the others"
+        )
+
+
+@dataclass(frozen=True)
+class RecordNotYetConfirmed(Rule):
+    confirmed: bool
+
+    def is_broken(self) -> bool:
+        return self.confirmed
+
+    def message(self) -> str:
+        return "the record is already confirmed"
+
+
+@dataclass(frozen=True)
+class DeletionProposalMustBe(Rule):
+    """A deletion is proposed only when none is pending, and withdrawn only when one is."""
+
+    pending: bool
+    wanted: bool
+
+    def is_broken(self) -> bool:
+        return self.pending is not self.wanted
+
+    def message(self) -> str:
+        if self.wanted:
+            return "no proposal to delete the record is pending"
+        return "a proposal to delete the record is already pending"

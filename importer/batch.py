@@ -11,15 +11,24 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from application.acts import MAX_DRAWS, decide
+from domain.aggregate import ActBasis, Aggregate
 from domain.commands import RegisterBirth, person_refs
-from domain.errors import CivledgerError, InvalidInput, UnknownPerson
+from domain.errors import CivledgerError, InvalidInput, UnknownHousehold, UnknownPerson
 from domain.events import BirthRegistered, RegisterEvent
+from domain.household import Household
 from domain.person import Person
-from domain.registry import IdNumberClaim, RecordedAct, claim_id
+from domain.registry import (
+    IdNumberClaim,
+    RecordedAct,
+    claim_id,
+    draw_household_number,
+    household_id,
+)
+from domain.residence import HouseholdNumber
 from domain.values import IdNumber, Sex, civil_date, parse_person_ref
 from importer.rows import Row
 
@@ -49,7 +58,10 @@ class Batch:
         self.stored: list[StoredEvent] = []  # `events`, mapped for the store
         self._now = importer.clock.now()
         self._today = civil_date(self._now)
-        self._touched: list[Person] = []  # the people the row being decided read
+        #: The people and households the row being decided read (to undo a refused act).
+        self._touched: list[Person | Household] = []
+        self.households: dict[UUID, Household] = {}
+        self._read: set[UUID] = set()  # aggregates read on demand
         self._first_draw = True  # the row being decided has not drawn a number yet
 
     @property
@@ -137,7 +149,7 @@ class Batch:
         person_id = ref if isinstance(ref, UUID) else self.resolve(ref)
         person = self.persons.get(person_id)
         if person is None:
-            history = self.history.get(person_id)
+            history = self._history_of(person_id)  # a parent, say, that no row names
             if not history or not isinstance(history[0], BirthRegistered):
                 raise UnknownPerson(f"no person record {person_id}")
             person = cast(Person, Person.replay(person_id, history))
@@ -177,6 +189,35 @@ class Batch:
         they are and merged by their own rows (docs/import.md), so none is held back here."""
         return ()
 
+    def household(self, number: str) -> Household:
+        hid = household_id(number)
+        household = self.households.get(hid)
+        if household is None:
+            history = self._history_of(hid)
+            if not history:
+                raise UnknownHousehold(f"no household {number}")
+            household = cast(Household, Household.replay(hid, history))
+            self.households[hid] = household
+        self._touched.append(household)
+        return household
+
+    def draw_household_number(self) -> HouseholdNumber:
+        return draw_household_number()
+
+    def household_number_is_taken(self, number: HouseholdNumber) -> bool:
+        return bool(self._history_of(household_id(number)))
+
+    def _history_of(self, aggregate_id: UUID) -> list[RegisterEvent]:
+        """What the batch holds of an aggregate, read from the store (and the batch in
+        flight) the first time it is asked for."""
+        if aggregate_id not in self.history and aggregate_id not in self._read:
+            self._read.add(aggregate_id)
+            self._absorb(self.importer.read([aggregate_id]))
+        return self.history.get(aggregate_id, [])
+
+    def look_alike_guard(self, person: Person, basis: ActBasis) -> Sequence[Aggregate]:
+        return ()  # no possible duplicate is held back by an import (above)
+
     # ------------------------------------------------------------------ deciding
 
     def decide_all(self) -> None:
@@ -188,27 +229,39 @@ class Batch:
             try:
                 decision = decide(row.act, row.clerking, self, digest=row.digest)
             except CivledgerError as error:
-                for person in self._touched:  # undo a half-applied act: rebuild from history
-                    self.persons[person.id] = cast(
-                        Person, Person.replay(person.id, self.history[person.id])
-                    )
+                self._undo()
                 self.outcomes.append((row, error))
                 continue
             if decision.already_recorded:
                 self.already.append(row)
                 continue
-            person = decision.person
-            self.persons[person.id] = person
             for aggregate in decision.aggregates:
                 pending = aggregate.collect_events()
-                if aggregate is person:
-                    self.history.setdefault(person.id, []).extend(pending)
+                if isinstance(aggregate, Person):
+                    self.persons[aggregate.id] = aggregate
+                    self.history.setdefault(aggregate.id, []).extend(pending)
+                elif isinstance(aggregate, Household):
+                    self.households[aggregate.id] = aggregate
+                    self.history.setdefault(aggregate.id, []).extend(pending)
                 elif isinstance(aggregate, RecordedAct):
                     self.acts[aggregate.id] = aggregate
-                else:
+                elif isinstance(aggregate, IdNumberClaim):
                     self.new_claims.add(aggregate.id)
                 self.events.extend(pending)
             self.outcomes.append((row, None))
+
+    def _undo(self) -> None:
+        """Forget what a refused act did to the people and households it read: each is
+        rebuilt from its history as the batch holds it."""
+        for aggregate in self._touched:
+            cache: dict[UUID, Any] = (
+                self.persons if isinstance(aggregate, Person) else self.households
+            )
+            history = self.history.get(aggregate.id)
+            if history:
+                cache[aggregate.id] = type(aggregate).replay(aggregate.id, history)
+            else:
+                cache.pop(aggregate.id, None)
 
 
 class Serials:

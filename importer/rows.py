@@ -17,8 +17,9 @@ from uuid import UUID
 from application.acts import act_fingerprint
 from domain.commands import (
     ACT_COMMANDS,
+    INNER_KIND,
+    PEOPLE_FIELDS,
     PERSON_FIELDS,
-    ChangeRecord,
     Clerking,
     Command,
     person_refs,
@@ -148,14 +149,22 @@ def parse_row(line: int, text: str) -> Row:
     clerking = Clerking.parse(
         **{key: raw.pop(key) for key in ("clerk", "office", "reference") if key in raw}
     )
-    if command is ChangeRecord:
-        # `kind` names the act, so a change row names the kind of change `change_kind`.
-        if "change_kind" not in raw:
-            raise InvalidInput("change_kind is required")
-        raw["kind"] = raw.pop("change_kind")
+    inner = INNER_KIND.get(command.KIND)
+    if inner is not None:
+        # `kind` names the act, so a row names its command's own `kind` field otherwise:
+        # `change_kind` for a change, `residence_kind` for a residence act.
+        if inner not in raw:
+            raise InvalidInput(f"{inner} is required")
+        raw["kind"] = raw.pop(inner)
     for key in PERSON_FIELDS:
         if isinstance(raw.get(key), dict):
             raw[key] = _birth_act_ref(raw[key], key)
+    for key in PEOPLE_FIELDS:  # a list of people: each named as a `person` is
+        if isinstance(raw.get(key), list):
+            raw[key] = [
+                _birth_act_ref(ref, f"{key}.{n}") if isinstance(ref, dict) else ref
+                for n, ref in enumerate(raw[key])
+            ]
     act = command.parse(**raw)
     digest = None
     if not any(isinstance(parse_person_ref(ref), IdNumber) for ref in person_refs(act)):

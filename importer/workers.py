@@ -27,11 +27,16 @@ WORKER_WITHOUT = frozenset(
 PIPE_SIZE = 1 << 20
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, on Linux), at least 1: the most parse
+    workers an import may ask for."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(len(affinity(0)) if affinity else (os.cpu_count() or 1), 1)
+
+
 def default_parse_workers() -> int:
     """One parse worker when this process may run on more than one CPU, else none."""
-    affinity = getattr(os, "sched_getaffinity", None)  # Linux: the CPUs it may run on
-    cpus = len(affinity(0)) if affinity else (os.cpu_count() or 1)
-    return 1 if cpus > 1 else 0
+    return 1 if available_cpus() > 1 else 0
 
 
 def parsed_chunks(

@@ -26,7 +26,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from infrastructure.dialect import is_missing_table
-from infrastructure.errors import StoreUnavailable, is_database_error, one_line, store_errors
+from infrastructure.errors import StoreUnavailable, is_database_error, store_errors, translated
 from infrastructure.mapper import EventMapper
 from infrastructure.store_url import StoreURL, store_from_env
 
@@ -86,7 +86,7 @@ class EventLog:
         except Exception as error:
             if not is_database_error(error):
                 raise
-            raise StoreUnavailable(f"{self.named} is unreachable: {one_line(error)}") from error
+            raise translated(f"{self.named} is unreachable", error) from error
         try:
             self._recorder = self.factory.application_recorder()
             self._mapper: Mapper[UUID] = self.factory.mapper(
@@ -123,7 +123,7 @@ class EventLog:
                 raise
             if is_missing_table(error):
                 raise NoEventLog(f"{self.named} holds no civledger log") from error
-            raise StoreUnavailable(f"{self.named} is unreachable: {one_line(error)}") from error
+            raise translated(f"{self.named} is unreachable", error) from error
 
     # ----------------------------------------------------------------- reading
 

@@ -26,6 +26,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from infrastructure.dialect import POSTGRES
 from infrastructure.errors import OutcomeUnknown
+from infrastructure.settings import append_route
 
 APPEND_ONLY_MESSAGE = "civledger: the event log is append-only"
 #: Roles made by `civledger admin roles`: clerks read and append, auditors only read.
@@ -392,11 +393,7 @@ class LedgerPostgresFactory(PostgresFactory):
 
     def application_recorder(self) -> ApplicationRecorder:
         recorder = super().application_recorder()
-        route = (self.env.get(self.POSTGRES_APPEND_ROUTE) or "auto").strip().lower()
-        if route not in ("auto", "direct", "definer"):
-            raise OSError(
-                f"{self.POSTGRES_APPEND_ROUTE} must be auto, direct or definer, not {route!r}"
-            )
+        route = append_route(self.env.get(self.POSTGRES_APPEND_ROUTE))
         if isinstance(recorder, LedgerPostgresApplicationRecorder):
             recorder.append_route = route
         return recorder

@@ -19,6 +19,7 @@ from eventsourcing.persistence import Notification
 
 from domain.errors import InvalidInput
 from infrastructure.errors import StoreUnavailable
+from infrastructure.settings import check_library_settings
 
 DEFAULT_STORE = "sqlite:///civledger.sqlite"
 SQLITE_MODULE = "infrastructure.sqlite:LedgerSQLiteFactory"
@@ -49,14 +50,19 @@ def redact_url(url: str) -> str:
     return _QUERY_PASSWORD.sub(r"\1***", f"{head}{slashes}{rest}")
 
 
+#: The longest wait either timeout may name: a day.
+MAX_TIMEOUT = 86_400
+
+
 def whole_seconds(variable: str, default: int) -> int:
-    """The whole number of seconds (at least 1) in the environment `variable`, or `default`."""
+    """The whole number of seconds (1 to `MAX_TIMEOUT`) in the environment `variable`, or
+    `default`."""
     text = os.environ.get(variable, "").strip()
     if not text:
         return default
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_TIMEOUT:
         raise InvalidInput(
-            f"{variable} must be a whole number of seconds (1 or more), got {text!r}"
+            f"{variable} must be a whole number of seconds from 1 to {MAX_TIMEOUT}, got {text!r}"
         )
     return int(text)
 
@@ -133,9 +139,11 @@ class StoreURL:
 
     def environment(self) -> dict[str, str]:
         """The library's environment for this store. Both backends' settings are checked,
-        whichever backend this is, so a bad value never waits for the day the store moves."""
+        whichever backend this is, so a bad value never waits for the day the store moves;
+        so are the cipher key and the settings the library reads (`check_library_settings`)."""
         connect_timeout = self.connect_timeout
         lock_timeout = whole_seconds(SQLITE_LOCK_TIMEOUT_VAR, DEFAULT_SQLITE_LOCK_TIMEOUT)
+        check_library_settings()  # what the library reads from the environment itself
         if self.is_sqlite:
             return {
                 "PERSISTENCE_MODULE": SQLITE_MODULE,

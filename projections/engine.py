@@ -64,6 +64,10 @@ def all_projections() -> list[Projection]:
 PROJECTION_NAMES = tuple(p.name for p in all_projections())
 
 
+class ModelsOutdated(StoreUnavailable):
+    """A read model's tables lack columns this version keeps (exit 1): rebuild it."""
+
+
 @dataclass
 class Timings:
     """Where a run's time went, in seconds."""
@@ -173,8 +177,10 @@ class Engine:
     def digest(self, name: str | None = None) -> dict[str, str]:
         """SHA-256 of each model's canonical contents: its tables' rows in key order."""
         digests = {}
+        selected = self.select(name)
+        self.check_layout(selected)
         with self._errors():
-            for projection in self.select(name):
+            for projection in selected:
                 hasher = hashlib.sha256()
                 for table in sorted(projection.tables, key=lambda t: t.name):
                     hasher.update(f"table {table.name} {','.join(table.columns)}\n".encode())
@@ -186,6 +192,23 @@ class Engine:
                 digests[projection.name] = hasher.hexdigest()
         return digests
 
+    def check_layout(self, projections: Sequence[Projection]) -> None:
+        """Refuse models whose tables were built by code that kept fewer columns: catching
+        them up, or reading them, would fail on the first missing column or answer from
+        stale rows. A rebuild makes them anew."""
+        with self._errors():
+            for projection in projections:
+                for table in projection.tables:
+                    physical = table.physical()
+                    if self.views.has_table(physical) and not self.views.has_columns(
+                        physical, table.columns
+                    ):
+                        raise ModelsOutdated(
+                            f"the {projection.name} read model was built by an earlier "
+                            f"version of civledger; run `civledger projections rebuild "
+                            f"{projection.name}`"
+                        )
+
     # -------------------------------------------------------------- catching up
 
     def catch_up(
@@ -193,7 +216,9 @@ class Engine:
     ) -> dict[str, int]:
         """Bring the models to the head of the log (or to `upto`, if it is before the head);
         returns each one's new position."""
-        targets = [Target(p) for p in self.select(name)]
+        selected = self.select(name)
+        self.check_layout(selected)
+        targets = [Target(p) for p in selected]
         head = self._source().head()
         if upto is not None:
             head = min(head, upto)

@@ -1,4 +1,9 @@
-"""`people`: the current state of every person, the `show --json` fields plus a folded name."""
+"""`people`: the current state of every person, the `show --json` fields plus a folded name.
+
+Every person event is handled, so that `version` follows the person aggregate's version; the
+residence, household and record-cleaning events change nothing else here (the `statistics`
+model keeps what the report counts of them).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,12 @@ import json
 from typing import Any
 
 from domain.events import (
+    AbodeDeclared,
     BirthRegistered,
     DeathRegistered,
+    DeletionProposalWithdrawn,
+    DeletionProposed,
+    HouseholdRoleChanged,
     IdNumberAssigned,
     IdNumberCancelled,
     MergedAsDuplicate,
@@ -15,6 +24,10 @@ from domain.events import (
     NationalityRenounced,
     PersonEvent,
     RecordChanged,
+    RecordConfirmed,
+    ResidenceEnded,
+    ResidenceRegistered,
+    TemporaryResidenceExtended,
 )
 from domain.values import Nationality
 from projections.projection import Changes, Projection, folded, handles, key_of
@@ -177,3 +190,37 @@ class PeopleProjection(Projection):
             row["merged_into_id"] = str(e.survivor_id)
             row["merged_into"] = e.survivor_id_number or str(e.survivor_id)
             self._settle(row)
+
+    # Residence, households and record cleaning: only the version moves.
+
+    @handles(ResidenceRegistered)
+    def _residence_registered(self, e: ResidenceRegistered, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(ResidenceEnded)
+    def _residence_ended(self, e: ResidenceEnded, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(TemporaryResidenceExtended)
+    def _temporary_extended(self, e: TemporaryResidenceExtended, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(AbodeDeclared)
+    def _abode_declared(self, e: AbodeDeclared, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(HouseholdRoleChanged)
+    def _household_role_changed(self, e: HouseholdRoleChanged, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(RecordConfirmed)
+    def _record_confirmed(self, e: RecordConfirmed, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(DeletionProposed)
+    def _deletion_proposed(self, e: DeletionProposed, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(DeletionProposalWithdrawn)
+    def _deletion_withdrawn(self, e: DeletionProposalWithdrawn, changes: Changes) -> None:
+        self._row(e, changes)

@@ -9,15 +9,28 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from domain.values import IdNumber, PersonRef, fold_name
+from domain.residence import ADULT_AGE, age_on
+from domain.values import IdNumber, Nationality, PersonRef, SystemClock, fold_name, today_of
 from infrastructure.store_url import StoreURL
 from projections.engine import Engine, pending_rows
 from projections.id_registry import ID_NUMBERS
 from projections.people import PEOPLE, PeopleProjection, person_document
 from projections.source import EventSource
-from projections.statistics import COUNTS, SINGLE
+from projections.statistics import (
+    COUNTS,
+    RESIDENCE_SINGLE,
+    SINGLE,
+    SPECIAL_CASES,
+    STANDING,
+    TEMPORARY_UNTIL,
+    UNDETERMINED_CHILDREN,
+    UNDETERMINED_WITH_PARENTS,
+    UNDETERMINED_WITHOUT_PERMANENT,
+    WITHOUT_NATIONALITY_RESIDENT,
+    parse_parents_key,
+)
 from projections.tables import Table
-from projections.views import Row, ViewDatabase, database_errors
+from projections.views import SQLITE_CHUNK, Row, ViewDatabase, database_errors
 
 #: Most candidates `find` returns.
 FIND_LIMIT = 50
@@ -33,29 +46,83 @@ class ReadModels:
         """Whether the models' tables are there: a model never built answers as empty."""
         return all(self.views.has_table(t.physical()) for t in tables)
 
-    def report(self, since: date | None = None) -> dict[str, Any]:
-        """The statistics in the `report --json` shape."""
+    def report(self, since: date | None = None, on: date | None = None) -> dict[str, Any]:
+        """The statistics in the `report --json` shape, on the report date `on` (default:
+        today's civil date in Indochina Time): temporary residents are those whose residence
+        has not lapsed by then, and children are under 18 on that day."""
+        on = on or today_of(SystemClock())
         rows = []
         if self._built(COUNTS):
             rows = self.views.query(f"SELECT metric, key, value FROM {COUNTS.physical()}", ())
         report: dict[str, Any] = dict.fromkeys(SINGLE, 0)
+        residence: dict[str, Any] = dict.fromkeys(RESIDENCE_SINGLE, 0)
+        special: dict[str, int] = dict.fromkeys(
+            (WITHOUT_NATIONALITY_RESIDENT, UNDETERMINED_WITHOUT_PERMANENT), 0
+        )
         record_changes: dict[str, int] = {}
         by_province: dict[str, int] = {}
         births = 0
+        temporary = 0
+        with_parents: dict[str, int] = {}
+        day = on.isoformat()
         for metric, key, value in rows:
             if metric in report:
                 report[metric] = int(value)
+            elif metric in residence:
+                residence[metric] = int(value)
             elif metric == "record_changes":
                 record_changes[key] = int(value)
             elif metric == "by_province":
                 by_province[key] = int(value)
             elif metric == "births" and since is not None and key >= since.isoformat():
                 births += int(value)
+            elif metric == TEMPORARY_UNTIL and key >= day:
+                temporary += int(value)
+            elif metric == SPECIAL_CASES and key in special:
+                special[key] = int(value)
+            elif metric == UNDETERMINED_WITH_PARENTS:
+                with_parents[key] = int(value)
         report["record_changes"] = dict(sorted(record_changes.items()))
         if since is not None:
             report["births_since"] = births
         report["by_province"] = dict(sorted(by_province.items()))
+        # Added with residence: after every earlier key, so the earlier document is a prefix.
+        report.update(
+            households=residence["households"],
+            households_without_head=residence["households_without_head"],
+            permanent_residents=residence["permanent_residents"],
+            temporary_residents=temporary,
+            without_permanent_residence=residence["without_permanent_residence"],
+            unconfirmed=residence["unconfirmed"],
+            proposed_for_deletion=residence["proposed_for_deletion"],
+            numbers_in_service=residence["numbers_in_service"],
+        )
+        special[UNDETERMINED_CHILDREN] = self._children_with_a_vietnamese_parent(with_parents, on)
+        report["special_cases"] = special
         return report
+
+    def _children_with_a_vietnamese_parent(self, with_parents: dict[str, int], on: date) -> int:
+        """Of the living people of undetermined nationality with a recorded parent (counted by
+        date of birth and parents), those under 18 on `on` with a parent whose recorded
+        nationality is Vietnamese; the parents are looked up by key in the standing table."""
+        minors: list[tuple[list[str], int]] = []
+        for key, value in with_parents.items():
+            born, parents = parse_parents_key(key)
+            if age_on(date.fromisoformat(born), on) < ADULT_AGE:
+                minors.append((parents, value))
+        wanted = sorted({parent for parents, _ in minors for parent in parents})
+        vietnamese: set[str] = set()
+        for start in range(0, len(wanted), SQLITE_CHUNK):
+            chunk = wanted[start : start + SQLITE_CHUNK]
+            vietnamese.update(
+                str(person_id)
+                for (person_id,) in self.views.query(
+                    f"SELECT person_id FROM {STANDING.physical()} WHERE nationality = ? "
+                    f"AND person_id IN ({', '.join('?' * len(chunk))})",
+                    (Nationality.VIETNAMESE.value, *chunk),
+                )
+            )
+        return sum(value for parents, value in minors if vietnamese.intersection(parents))
 
     def verify(self, ref: PersonRef, name: str, born: date) -> dict[str, Any]:
         """Does the ID number, or the person UUID, belong to a person of this name and date of

@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
+from domain.errors import CivledgerError
 from infrastructure.dialect import SQLITE, Dialect
-from infrastructure.errors import store_errors
+from infrastructure.errors import is_database_error, store_errors
 from infrastructure.store_url import StoreURL
 from projections.tables import TRACKING_TABLE, Table
 
@@ -154,6 +155,17 @@ class ViewDatabase(TrackingRecorder, ABC):
 
     def has_index(self, physical: str, columns: tuple[str, ...]) -> bool:
         return self.dialect.has_index(self.query, physical, columns)
+
+    def has_columns(self, physical: str, columns: Sequence[str]) -> bool:
+        """Whether the table has every one of `columns` (a model built by older code may
+        lack the columns a newer projection keeps)."""
+        try:
+            self.query(f"SELECT {', '.join(columns)} FROM {physical} WHERE 1 = 0", ())
+        except Exception as error:
+            if isinstance(error, CivledgerError) or is_database_error(error):
+                return False
+            raise
+        return True
 
     @abstractmethod
     def execute_script(self, statements: Sequence[str]) -> None:

@@ -20,6 +20,7 @@ import pytest
 from psycopg import sql
 
 from infrastructure.postgres import AUDITOR_ROLE, CLERK_ROLE
+from infrastructure.settings import configure_from_env
 from infrastructure.store_url import StoreURL
 
 ADMIN_URL = os.environ.get(
@@ -48,6 +49,13 @@ def _postgres_answers() -> str | None:
     except psycopg.Error as error:
         return " ".join(str(error).split())
     return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _configured_as_the_cli_is() -> None:
+    """The reference data a process gets where it starts (`civledger`, a parse worker): the
+    commune lists and the configured codes for births abroad, for tests that run in-process."""
+    configure_from_env()
 
 
 @pytest.fixture(scope="session")

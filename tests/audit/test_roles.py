@@ -9,6 +9,7 @@ import pytest
 
 from application.register import CivilRegister
 from audit.log import MerkleLogProjection
+from domain.errors import InvalidInput
 from infrastructure.errors import StoreUnavailable
 from infrastructure.store_url import StoreURL
 from tests.audit.conftest import Invoke, birth, register_people
@@ -150,5 +151,8 @@ def test_the_append_route_can_be_forced_by_configuration(
     assert register.recorder.max_notification_id() == 8
     register.close()
     monkeypatch.setenv("CIVLEDGER_POSTGRES_APPEND_ROUTE", "sideways")
-    with pytest.raises(StoreUnavailable, match="must be auto, direct or definer"):
+    # A bad value is bad input (exit 2), naming the variable, on either backend.
+    with pytest.raises(
+        InvalidInput, match="CIVLEDGER_POSTGRES_APPEND_ROUTE must be auto, direct or definer"
+    ):
         CivilRegister(postgres_url, clock=clock)

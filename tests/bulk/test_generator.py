@@ -7,14 +7,28 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
+import pytest
+
+from application.register import CivilRegister
+from application.residence_queries import ResidenceReader
 from domain.commands import ACT_COMMANDS
+from domain.errors import CivledgerError
+from domain.person import Person
+from domain.reference import communes
 from domain.registry import person_id_for_birth
+from domain.residence import ADULT_AGE, age_on, years_after
+from domain.values import Nationality
 from importer.rows import parse_row
-from importer.synthetic import DENSE, HORIZON, PopulationGenerator
-from tests.bulk.helpers import run
+from importer.synthetic import DENSE, HORIZON, RESIDENCE_FROM, PopulationGenerator
+from tests.bulk.helpers import run, write_lines
+from tests.bulk.register_counts import register_counts
 
 
 def test_the_same_seed_gives_the_same_bytes(tmp_path: Path) -> None:
@@ -35,25 +49,200 @@ def test_a_different_seed_gives_a_different_population() -> None:
     )
 
 
-def test_every_row_is_a_valid_act_referring_only_to_earlier_births() -> None:
-    rows = list(PopulationGenerator(400, seed=9, rates=DENSE).rows())
+#: The kinds that name a household: a file can name one only by the act that set it up.
+NAMING_A_HOUSEHOLD = {"change_head", "split_household"}
+#: The kinds of the civil acts, which the generator wrote before residence.
+CIVIL = {"birth", "death", "renunciation", "change", "merge"}
+
+
+@pytest.mark.parametrize("household_refs", [False, True], ids=["by-number", "by-act"])
+def test_every_row_is_a_valid_act_referring_only_to_earlier_births(household_refs: bool) -> None:
+    """Every row passes the command models and names only people registered, and households
+    set up, by earlier rows; residence acts are dated in the 2025 commune list's time.
+
+    A household named by its act is replaced by a number to pass the models: the import does
+    not resolve that name yet (docs/import.md, "Naming a household")."""
+    rows = list(
+        PopulationGenerator(400, seed=9, rates=DENSE, residence=True, household_refs=household_refs)
+        .rows()
+    )  # fmt: skip
     registered: set[str] = set()
+    households: set[tuple[str, str]] = set()
     for number, raw in enumerate(rows, 1):
-        parsed = parse_row(number, json.dumps(raw, ensure_ascii=False))
+        named = dict(raw)
+        if isinstance(raw.get("household"), dict):
+            assert (raw["household"]["office"], raw["household"]["reference"]) in households
+            named["household"] = "HK0000000000"
+        parsed = parse_row(number, json.dumps(named, ensure_ascii=False))
         assert raw["kind"] in ACT_COMMANDS
-        for key in ("person", "into", "father", "mother"):
-            if key in raw:
-                ref = raw[key]
-                assert str(person_id_for_birth(ref["office"], ref["reference"])) in registered
+        for ref in [
+            raw[key] for key in ("person", "into", "father", "mother", "head") if key in raw
+        ]:
+            assert str(person_id_for_birth(ref["office"], ref["reference"])) in registered
+        for ref in raw.get("members", []):
+            assert str(person_id_for_birth(ref["office"], ref["reference"])) in registered
         for key in ("born", "registered_on", "died_on", "effective"):
             if key in raw:
                 assert raw[key] <= HORIZON.isoformat()
+        if raw["kind"] not in CIVIL:
+            assert raw["effective"] >= RESIDENCE_FROM.isoformat()
+        if "until" in raw:
+            assert raw["until"] <= years_after(date.fromisoformat(raw["effective"]), 2).isoformat()
         if raw["kind"] == "birth":
             registered.add(
                 str(person_id_for_birth(parsed.clerking.office, parsed.clerking.reference))
             )
+        if raw.get("new_household"):
+            households.add((raw["office"], raw["reference"]))
     kinds = {raw["kind"] for raw in rows}
-    assert kinds == set(ACT_COMMANDS)
+    assert kinds == set(ACT_COMMANDS) - (set() if household_refs else NAMING_A_HOUSEHOLD)
+    assert household_refs == any(isinstance(raw.get("household"), dict) for raw in rows)
+
+
+def test_residence_rows_are_placed_between_the_civil_rows_without_moving_them() -> None:
+    civil = list(PopulationGenerator(1500, seed=4, rates=DENSE).rows())
+    with_residence = list(
+        PopulationGenerator(1500, seed=4, rates=DENSE, residence=True, household_refs=True).rows()
+    )
+
+    assert [row for row in with_residence if row["kind"] in CIVIL] == civil
+    assert len(with_residence) > 2 * len(civil)
+
+
+def test_communes_are_codes_of_the_2025_list_mostly_in_the_province_of_birth() -> None:
+    directory = communes()
+    rows = list(PopulationGenerator(600, seed=2, residence=True).rows())
+    places = [r for r in rows if r["kind"] in ("residence", "abode")]
+    for row in places:
+        on = date.fromisoformat(row["effective"])
+        assert directory.name_on(row["commune"], on) is not None, row
+        assert row["office"].startswith(f"Công an {directory.name_on(row['commune'], on)}, ")
+    assert len({row["commune"] for row in places}) > len(places) / 4
+
+
+def test_a_generated_file_imports_without_a_rejected_row(sqlite_url: str, tmp_path: Path) -> None:
+    """Every act of a generated file is lawful: civil acts, residence, households (named only
+    when they are set up, without household references) and record cleaning. The counts the
+    register keeps are those the file's rows give."""
+    rows = list(PopulationGenerator(2000, seed=9, rates=DENSE, residence=True).rows())
+    source = write_lines(
+        tmp_path / "people.jsonl", [json.dumps(r, ensure_ascii=False) for r in rows]
+    )
+
+    result = run("import", str(source), "--store", sqlite_url, "--json")
+
+    assert result.exit_code == 0, (tmp_path / "people.jsonl.rejects.jsonl").read_text()[:2000]
+    summary = json.loads(result.stdout)
+    assert summary["rejected"] == 0
+    assert summary["recorded_by_kind"] == dict(sorted(Counter(r["kind"] for r in rows).items()))
+    assert ledger_counts(sqlite_url, rows, HORIZON) == register_counts(rows, HORIZON)
+
+
+@pytest.mark.slow
+def test_a_file_naming_households_by_their_acts_is_lawful_once_each_name_is_resolved(
+    sqlite_url: str,
+) -> None:
+    """The acts of a file with household references, decided one by one as a clerk's are,
+    each household named by its act replaced by the number that act set up: the resolution
+    the import needs (docs/import.md, "Naming a household"). No act is refused, and the
+    register's counts are those the file's rows give."""
+    rows = list(
+        PopulationGenerator(800, seed=9, rates=DENSE, residence=True, household_refs=True).rows()
+    )
+    register = CivilRegister(sqlite_url)
+    numbers: dict[tuple[str, str], str] = {}
+    refused = []
+    for line, raw in enumerate(rows, 1):
+        named = dict(raw)
+        if isinstance(raw.get("household"), dict):
+            named["household"] = numbers[
+                (raw["household"]["office"], raw["household"]["reference"])
+            ]
+        row = parse_row(line, json.dumps(named, ensure_ascii=False))
+        try:
+            outcome = register.execute(row.act, row.clerking)
+        except CivledgerError as error:
+            refused.append((line, error.message))
+            continue
+        if raw.get("new_household") or raw["kind"] == "split_household":
+            assert outcome.household is not None
+            numbers[(raw["office"], raw["reference"])] = outcome.household
+
+    assert refused == []
+    assert {r["kind"] for r in rows} == set(ACT_COMMANDS)
+    counts = register_counts(rows, HORIZON)
+    assert counts["households_without_head"] > 0
+    assert all(counts["special_cases"].values())
+    assert ledger_counts(sqlite_url, rows, HORIZON) == counts
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the import does not resolve a household named by its act yet (docs/import.md); "
+    "when it does, drop this mark and generate household references by default",
+)
+def test_an_import_resolves_households_named_by_their_acts(sqlite_url: str, tmp_path: Path) -> None:
+    rows = PopulationGenerator(300, seed=9, rates=DENSE, residence=True, household_refs=True)
+    source = tmp_path / "people.jsonl"
+    with source.open("w", encoding="utf-8") as out:
+        rows.write(out)
+
+    result = run("import", str(source), "--store", sqlite_url, "--json")
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["rejected"] == 0
+
+
+def ledger_counts(store_url: str, rows: list[dict[str, Any]], on: date) -> dict[str, Any]:
+    """`register_counts`' categories read from the ledger's records of the file's people."""
+    register = CivilRegister(store_url)
+    reader = register.on_store
+    people: dict[UUID, Person] = {}
+    for row in rows:
+        if row["kind"] == "birth":
+            pid = person_id_for_birth(row["office"], row["reference"])
+            person = reader.get(Person, pid)
+            assert person is not None
+            people[pid] = person
+    current = [p for p in people.values() if p.merged_into is None]
+    alive = [p for p in current if p.died_on is None]
+    vietnamese = [p for p in alive if p.nationality is Nationality.VIETNAMESE]
+    undetermined = [p for p in alive if p.nationality is Nationality.UNDETERMINED]
+    numbers = {p.household for p in current if p.household is not None}
+    households = [ResidenceReader(reader).household(number) for number in sorted(numbers)]
+
+    def vietnamese_parent(person: Person) -> bool:
+        parents = [people[p] for p in (person.father_id, person.mother_id) if p is not None]
+        return any(parent.nationality is Nationality.VIETNAMESE for parent in parents)
+
+    return {
+        "people": len(current),
+        "alive": len(alive),
+        "households": len(households),
+        "households_without_head": sum(h.head_id is None for h in households),
+        "permanent_residents": sum(p.permanent is not None for p in alive),
+        "temporary_residents": sum(p.current_temporary(on) is not None for p in alive),
+        "without_permanent_residence": sum(p.permanent is None for p in vietnamese),
+        "unconfirmed": sum(not p.confirmed for p in vietnamese),
+        "proposed_for_deletion": sum(p.proposed_for_deletion for p in vietnamese),
+        "numbers_in_service": sum(
+            p.id_number is not None
+            and p.confirmed
+            and not p.proposed_for_deletion
+            and p.permanent is not None
+            for p in vietnamese
+        ),
+        "special_cases": {
+            "non_vietnamese_residents": sum(
+                p.nationality is not Nationality.VIETNAMESE and p.permanent is not None
+                for p in alive
+            ),
+            "undetermined_without_residence": sum(p.permanent is None for p in undetermined),
+            "undetermined_children": sum(
+                age_on(p.born, on) < ADULT_AGE and vietnamese_parent(p) for p in undetermined
+            ),
+        },
+    }
 
 
 def test_names_are_vietnamese_with_diacritics_and_births_span_the_century() -> None:

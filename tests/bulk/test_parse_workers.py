@@ -131,7 +131,7 @@ def test_parse_workers_below_zero_is_bad_input_and_writes_nothing(
     source = write_lines(tmp_path / "rows.jsonl", [line.decode() for line in LINES[:3]])
     result = run("import", str(source), "--store", store_url, "--parse-workers", "-1")
     assert result.exit_code == 2
-    assert "--parse-workers must be 0 or more" in result.output
+    assert "--parse-workers must be a whole number from 0 to " in result.output
     assert not (tmp_path / "rows.jsonl.rejects.jsonl").exists()
     assert sum(ledger_topics(store_url).values()) == 0
 

@@ -144,11 +144,15 @@ def test_ctrl_c_or_sigterm_stops_the_import_between_batches_and_a_rerun_complete
     interrupted = start_import(source, store_url)
 
     kill_after(interrupted, register, 0, signal_number)
-    _, err = interrupted.communicate(timeout=60)
+    out, err = interrupted.communicate(timeout=60)
     assert interrupted.returncode == code
     assert err.decode() == f"civledger: {said}\n"
     landed = ledger_topics(store_url)["ActRecorded"]
     assert 0 < landed < len(rows)  # stopped mid-import, between whole batches
+    stopped = json.loads(out)  # --json: the summary of what it committed, before exiting
+    assert stopped["stopped"] is True
+    assert stopped["recorded"] + stopped["already_recorded"] == landed
+    assert stopped["rows"] == landed + stopped["rejected"]
 
     final = start_import(source, store_url)
     out, err = final.communicate(timeout=300)

@@ -103,7 +103,7 @@ def scenario(clerk: Clerk) -> dict[str, str]:
     late_an = clerk.birth("Nguyen Van An", "1990-03-04", "001")
     clerk.death(dung)
     clerk.renounce(binh)
-    corrected = clerk.change(chau, "born", "2002-01-01")
+    corrected = clerk.change(chau, "born", "2000-01-01")
     clerk.change(an, "name", "Nguyễn Văn Ân", kind="change")
     clerk.merge(late_an, into=an)
     determined = clerk.change(stateless, "nationality", "vietnamese", kind="redetermination")

@@ -80,6 +80,19 @@ def test_report_json_has_the_documented_keys(run) -> None:  # type: ignore[no-un
         "record_changes": {},
         "births_since": 1,
         "by_province": {"001": 1},
+        "households": 0,
+        "households_without_head": 0,
+        "permanent_residents": 0,
+        "temporary_residents": 0,
+        "without_permanent_residence": 1,
+        "unconfirmed": 1,
+        "proposed_for_deletion": 0,
+        "numbers_in_service": 0,
+        "special_cases": {
+            "without_nationality_resident": 0,
+            "undetermined_without_permanent_residence": 0,
+            "undetermined_children_with_a_vietnamese_parent": 0,
+        },
     }
 
 
@@ -301,6 +314,7 @@ def test_read_models_in_a_separate_database(run, tmp_path: Path) -> None:  # typ
     )
     assert json.loads(result.stdout) == {"match": True, "status": "active"}
     assert (tmp_path / "views.sqlite").exists()
+    run("projections", "catch-up", env=views)  # verify caught up only the models it reads
     apart = json.loads(run("projections", "digest", "--json", env=views).stdout)
     run("projections", "catch-up")
     beside = json.loads(run("projections", "digest", "--json").stdout)

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from application.register import CivilRegister
 from domain.errors import CivledgerError
 from domain.events import NationalityDetermined, RecordChanged
+from domain.values import SystemClock, today_of
 from projections.engine import all_projections
 from projections.people import PEOPLE, person_document
 from projections.queries import ReadModels
@@ -26,6 +27,7 @@ from projections.tables import TRACKING_TABLE
 from projections.views import ViewDatabase
 from tests.conftest import FixedClock
 from tests.projections.conftest import Clerk, engine_for
+from tests.projections.residence_helpers import recount
 
 NAMES = ["Nguyễn Văn An", "Đỗ Thị Bình", "Trần Minh Châu", "nguyen van an"]
 PROVINCES = ["001", "079", "048"]
@@ -96,6 +98,7 @@ def _recount(engine: Any, register: CivilRegister) -> dict[str, Any]:
         "record_changes": dict(sorted(changes.items())),
         "births_since": sum(1 for r in rows if r["registered_on"] >= "1990-01-01"),
         "by_province": dict(sorted(Counter(r["id_number"][:3] for r in active).items())),
+        **recount(register, today_of(SystemClock())),
     }
 
 
