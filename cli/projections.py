@@ -137,6 +137,22 @@ def _report_text(report: dict[str, Any]) -> str:
     ]
     if not report["by_province"]:
         lines.append("  (none)")
+    residence = [
+        ("numbers_in_service", "numbers in service"),
+        ("households", "households"),
+        ("households_without_head", "households without a head"),
+        ("permanent_residents", "permanent residents"),
+        ("temporary_residents", "temporary residents"),
+        ("without_permanent_residence", "without permanent residence"),
+        ("unconfirmed", "records not yet confirmed"),
+        ("proposed_for_deletion", "proposed for deletion"),
+    ]
+    lines.append("residence and record cleaning")
+    lines += [f"  {label:<28} {report[key]:>10,}" for key, label in residence if key in report]
+    special = report.get("special_cases") or {}
+    if special:
+        lines.append("special cases")
+        lines += [f"  {key.replace('_', ' '):<48} {n:>6,}" for key, n in special.items()]
     return "\n".join(lines)
 
 
