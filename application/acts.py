@@ -132,7 +132,7 @@ def decide(
     person = effect.person
     pending = person.pending_events
     on = pending[0].occurred_on if pending else state.today
-    record = RecordedAct.record(kind, digest, person.id, basis, on)
+    record = RecordedAct.record(kind, digest, person.id, basis, on, household=effect.established)
     aggregates = (person, *effect.claims, *effect.others, *effect.guards, record)
     return Decision(
         person.id,

@@ -25,3 +25,5 @@ class Effect:
     possible_duplicates: tuple[str, ...] = ()
     others: list[Aggregate] = field(default_factory=list)
     household: str | None = None
+    #: The household the act set up (kept on the act's record, so a later act can name it).
+    established: str | None = None

@@ -8,6 +8,7 @@ the person's residences and household, applied inside those acts' own decisions.
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 from application.effect import Effect
 from application.ports import ActState
@@ -24,7 +25,7 @@ from domain.commands import (
     SplitHousehold,
     WithdrawDeletionProposal,
 )
-from domain.errors import RuleBroken
+from domain.errors import RuleBroken, UnknownHousehold
 from domain.household import Household
 from domain.person import Person
 from domain.residence import HouseholdNumber, Relation, ResidenceKind
@@ -92,6 +93,18 @@ def leave_everything(
     return [household]
 
 
+def household_named(ref: str, state: ActState) -> Household:
+    """The household a reference names: its number, or the act that set it up (an import
+    row's `{"office", "reference"}` of a residence with a new household, or of a split),
+    whose record keeps the household it set up."""
+    if ref.startswith("HK"):
+        return state.household(ref)
+    recorded = state.recorded_act(UUID(ref))
+    if recorded is None or recorded.household is None:
+        raise UnknownHousehold(f"no recorded act set up a household as {ref}")
+    return state.household(recorded.household)
+
+
 def _household_of(person: Person, state: ActState) -> Household | None:
     return state.household(person.household) if person.household else None
 
@@ -111,7 +124,7 @@ def _register(act: RegisterResidence, basis: ActBasis, state: ActState) -> Effec
         relation = Relation.HEAD
         household = None
     else:
-        household = state.household(str(act.household))
+        household = household_named(str(act.household), state)
         number = HouseholdNumber(household.number)
         relation = act.relation or Relation.OTHER
         check(HouseholdMustHaveMembers(household.number, len(household.members)))
@@ -141,11 +154,12 @@ def _register(act: RegisterResidence, basis: ActBasis, state: ActState) -> Effec
     if leaving is not None and person.id in leaving.members:
         leaving.leave(basis, on, person.id, "new_permanent_residence")
         others.append(leaving)
-    return Effect(person, others=others, household=household.number)
+    established = household.number if act.new_household else None
+    return Effect(person, others=others, household=household.number, established=established)
 
 
 def _change_head(act: ChangeHead, basis: ActBasis, state: ActState) -> Effect:
-    household = state.household(act.household)
+    household = household_named(act.household, state)
     head = state.person(act.head)
     today = state.today
     on = act.effective or today
@@ -170,7 +184,7 @@ def _change_head(act: ChangeHead, basis: ActBasis, state: ActState) -> Effect:
 
 
 def _split(act: SplitHousehold, basis: ActBasis, state: ActState) -> Effect:
-    household = state.household(act.household)
+    household = household_named(act.household, state)
     today = state.today
     on = act.effective or today
     movers: dict[object, Person] = {}
@@ -207,7 +221,7 @@ def _split(act: SplitHousehold, basis: ActBasis, state: ActState) -> Effect:
             new.join(basis, on, person.id, relation)
         person.take_household_role(basis, on, str(number), relation)
     others: list[Aggregate] = [household, new, *(p for p in movers.values() if p is not head)]
-    return Effect(head, others=others, household=str(number))
+    return Effect(head, others=others, household=str(number), established=str(number))
 
 
 def _free_household_number(state: ActState) -> HouseholdNumber:

@@ -6,6 +6,7 @@ one-line message. The same models validate the CLI's options and the import file
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, ClassVar, Self
 
@@ -163,7 +164,17 @@ def _relation(value: Any) -> Any:
 
 
 def _household(value: Any) -> Any:
-    return str(HouseholdNumber.parse(value)) if isinstance(value, str) else value
+    """A household number (`HK` and ten digits), or, in an import row, the id of the act that
+    set the household up (the row names it by `{"office", "reference"}`: importer/rows.py)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if _ACT_ID.fullmatch(text):
+        return text
+    return str(HouseholdNumber.parse(text))
+
+
+_ACT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 def _commune(value: Any) -> Any:

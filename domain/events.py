@@ -275,13 +275,23 @@ class IdNumberClaimed(RegisterEvent):
 
 
 class ActRecorded(RegisterEvent):
-    """An act (kind, office, reference) was recorded; makes retries of the same act idempotent."""
+    """An act (kind, office, reference) was recorded; makes retries of the same act idempotent.
+
+    Version 2 adds `household`: the household the act set up (a permanent residence with a
+    new household, a split), so that a later row of an import file can name that household by
+    the act, before anyone has seen its number."""
 
     TOPIC = "civledger.registry.ActRecorded"
+    class_version: ClassVar[int] = 2
 
     kind: str
     fingerprint: str
     person_id: UUID
+    household: str | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["household"] = None
 
 
 class LookAlikeNoted(RegisterEvent):

@@ -123,13 +123,29 @@ class RecordedAct(Aggregate):
         self.kind = ""
         self.fingerprint = ""
         self.person_id: UUID | None = None
+        #: The household the act set up, if it set one up.
+        self.household: str | None = None
 
     @classmethod
     def record(
-        cls, kind: str, digest: str, person_id: UUID, basis: ActBasis, on: Any
+        cls,
+        kind: str,
+        digest: str,
+        person_id: UUID,
+        basis: ActBasis,
+        on: Any,
+        household: str | None = None,
     ) -> RecordedAct:
         act = cls(act_id(kind, basis.office, basis.reference))
-        act._trigger(ActRecorded, basis, on, kind=kind, fingerprint=digest, person_id=person_id)
+        act._trigger(
+            ActRecorded,
+            basis,
+            on,
+            kind=kind,
+            fingerprint=digest,
+            person_id=person_id,
+            household=household,
+        )
         return act
 
     @applies(ActRecorded)
@@ -137,6 +153,7 @@ class RecordedAct(Aggregate):
         self.kind = e.kind
         self.fingerprint = e.fingerprint
         self.person_id = e.person_id
+        self.household = e.household
 
 
 class LookAlikeClaim(Aggregate):

@@ -107,6 +107,7 @@ class Batch:
                     uuids.setdefault(row.line, []).append(parsed)
         first = {row.act_id for row in self.rows} | set(claims_by_number.values())
         self._absorb(self.importer.read(list(first)))
+        self._read.update(first)
         self.fresh_rows = [row for row in self.rows if row.act_id not in self.history]
         wanted: set[UUID] = set()
         for row in self.fresh_rows:
@@ -119,6 +120,7 @@ class Batch:
         wanted -= self.history.keys()
         if wanted:
             self._absorb(self.importer.read(list(wanted)))
+            self._read.update(wanted)
 
     def _absorb(self, events: Iterable[RegisterEvent]) -> None:
         for event in events:
@@ -158,9 +160,12 @@ class Batch:
         return person
 
     def recorded_act(self, act_id: UUID) -> RecordedAct | None:
+        """A row's own act was read with the batch; another (the act that set up a household
+        a row names) is read the first time it is asked for."""
         act = self.acts.get(act_id)
-        if act is None and act_id in self.history:
-            act = RecordedAct.replay(act_id, self.history[act_id])
+        if act is None:
+            history = self._history_of(act_id)
+            act = RecordedAct.replay(act_id, history) if history else None
             if act is not None:
                 self.acts[act_id] = act
         return act

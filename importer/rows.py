@@ -131,6 +131,24 @@ def _birth_act_ref(value: dict[str, Any], where: str) -> str:
     return str(person_id_for_birth(office, reference))
 
 
+#: The acts that set up a household, which a row may name it by.
+HOUSEHOLD_ACTS = ("residence", "split_household")
+
+
+def _household_act_ref(value: dict[str, Any]) -> str:
+    """`{"office": ..., "reference": ...[, "act": "split_household"]}` names the household the
+    act set up (a residence with a new household, by default, or a split): its act's id."""
+    act = value.get("act", "residence")
+    if set(value) - {"act"} != {"office", "reference"} or act not in HOUSEHOLD_ACTS:
+        raise InvalidInput(
+            'household must be HK and ten digits or {"office": ..., "reference": ...} of the '
+            'residence act that set it up (with "act": "split_household" for a split)'
+        )
+    office = clean_text(str(value["office"]), "household.office")
+    reference = clean_text(str(value["reference"]), "household.reference")
+    return str(act_id(act, office, reference))
+
+
 def parse_row(line: int, text: str) -> Row:
     """Validate one row with the same models as a clerk's command; `InvalidInput` if bad."""
     try:
@@ -159,6 +177,8 @@ def parse_row(line: int, text: str) -> Row:
     for key in PERSON_FIELDS:
         if isinstance(raw.get(key), dict):
             raw[key] = _birth_act_ref(raw[key], key)
+    if isinstance(raw.get("household"), dict):
+        raw["household"] = _household_act_ref(raw["household"])
     for key in PEOPLE_FIELDS:  # a list of people: each named as a `person` is
         if isinstance(raw.get(key), list):
             raw[key] = [

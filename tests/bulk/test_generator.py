@@ -24,7 +24,7 @@ from domain.person import Person
 from domain.reference import communes
 from domain.registry import person_id_for_birth
 from domain.residence import ADULT_AGE, age_on, years_after
-from domain.values import Nationality
+from domain.values import Nationality, SystemClock, today_of
 from importer.rows import parse_row
 from importer.synthetic import DENSE, HORIZON, RESIDENCE_FROM, PopulationGenerator
 from tests.bulk.helpers import run, write_lines
@@ -176,11 +176,6 @@ def test_a_file_naming_households_by_their_acts_is_lawful_once_each_name_is_reso
     assert ledger_counts(sqlite_url, rows, HORIZON) == counts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the import does not resolve a household named by its act yet (docs/import.md); "
-    "when it does, drop this mark and generate household references by default",
-)
 def test_an_import_resolves_households_named_by_their_acts(sqlite_url: str, tmp_path: Path) -> None:
     rows = PopulationGenerator(300, seed=9, rates=DENSE, residence=True, household_refs=True)
     source = tmp_path / "people.jsonl"
@@ -301,3 +296,43 @@ def test_an_interrupted_generate_leaves_no_file_an_import_could_take_for_whole(
     assert err.decode() == "civledger: interrupted\n"
     assert out.read_text(encoding="utf-8") == "the last complete file\n"
     assert [p.name for p in tmp_path.iterdir()] == ["people.jsonl"]
+
+
+def test_the_report_of_an_imported_file_counts_what_the_file_says(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """`generate` then `import`: each residence category of `report --json` equals the count
+    computed from the file's rows alone (tests/bulk/register_counts.py), on the report date."""
+    source = tmp_path / "people.jsonl"
+    assert run("generate", "--people", "1500", "--seed", "21", "--out", str(source)).exit_code == 0
+    rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    assert {"change_head", "split_household", "abode"} <= {r["kind"] for r in rows}
+    imported = run("import", str(source), "--store", sqlite_url, "--json")
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(imported.stdout)["rejected"] == 0
+
+    report = json.loads(run("report", "--store", sqlite_url, "--json").stdout)
+
+    expected = register_counts(rows, today_of(SystemClock()))
+    for key in (
+        "households",
+        "households_without_head",
+        "permanent_residents",
+        "temporary_residents",
+        "without_permanent_residence",
+        "unconfirmed",
+        "proposed_for_deletion",
+        "numbers_in_service",
+    ):
+        assert report[key] == expected[key], key
+    special, counted = report["special_cases"], expected["special_cases"]
+    assert special["without_nationality_resident"] == counted["non_vietnamese_residents"]
+    assert (
+        special["undetermined_without_permanent_residence"]
+        == counted["undetermined_without_residence"]
+    )
+    assert (
+        special["undetermined_children_with_a_vietnamese_parent"]
+        == counted["undetermined_children"]
+    )
+    assert report["households"] > 0
