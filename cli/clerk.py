@@ -21,6 +21,7 @@ from cli.runtime import (
     ReferenceOpt,
     StoreOpt,
     ViewsOpt,
+    answer_write,
     clerking,
     emit_json,
     note,
@@ -97,16 +98,9 @@ def show_document(
 
 
 def _report(outcome: ActOutcome, json_out: bool, summary: str, reader: RegisterReader) -> None:
-    """The answer to a write: `summary` for people (and a remark when the act was already
-    recorded), or the person's `show --json` document and whether the act was already
-    recorded (an identical retry: nothing written) or newly recorded now."""
-    if json_out:
-        document = show_document(reader, outcome.person)
-        emit_json({**document, "already_recorded": outcome.already_recorded})
-        return
-    if outcome.already_recorded:
-        note("this act was already recorded; nothing was written")
-    typer.echo(summary)
+    """The answer to a write: the person's `show --json` document, or `summary`."""
+    document = lambda: show_document(reader, outcome.person)  # noqa: E731 (built only for --json)
+    answer_write(json_out, document, outcome.already_recorded, summary)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,9 +17,9 @@ from cli.runtime import (
     OfficeOpt,
     ReferenceOpt,
     StoreOpt,
+    answer_write,
     clerking,
     emit_json,
-    note,
     open_reader,
     open_register,
 )
@@ -66,34 +66,23 @@ def _write(
 
 def _person_answer(outcome: ActOutcome, json_out: bool, summary: str) -> None:
     person = outcome.person
-    if json_out:
-        document: dict[str, Any] = {
+
+    def document() -> dict[str, Any]:
+        return {
             "person_id": str(person.id),
             "id_number": person.id_number,
             **person.residence_document(today_of(SystemClock())),
             "household": outcome.household or person.household,
-            "already_recorded": outcome.already_recorded,
         }
-        emit_json(document)
-        return
-    if outcome.already_recorded:
-        note("this act was already recorded; nothing was written")
-    typer.echo(summary)
+
+    answer_write(json_out, document, outcome.already_recorded, summary)
 
 
 def _household_answer(outcome: ActOutcome, json_out: bool, summary: str) -> None:
-    if json_out:
-        emit_json(
-            {
-                "household": outcome.household,
-                "head": outcome.person.display_id,
-                "already_recorded": outcome.already_recorded,
-            }
-        )
-        return
-    if outcome.already_recorded:
-        note("this act was already recorded; nothing was written")
-    typer.echo(summary)
+    def document() -> dict[str, Any]:
+        return {"household": outcome.household, "head": outcome.person.display_id}
+
+    answer_write(json_out, document, outcome.already_recorded, summary)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -137,6 +137,20 @@ def clerking(clerk: str | None, office: str | None, reference: str) -> Clerking:
 
 def emit_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def answer_write(
+    json_out: bool, document: Callable[[], dict[str, Any]], already_recorded: bool, summary: str
+) -> None:
+    """The answer to a write: with `--json`, its document and whether the act was already
+    recorded (an identical retry: nothing written); for people, `summary`, after a remark when
+    it was already recorded."""
+    if json_out:
+        emit_json({**document(), "already_recorded": already_recorded})
+        return
+    if already_recorded:
+        note("this act was already recorded; nothing was written")
+    typer.echo(summary)
 
 
 def note(message: str) -> None:

@@ -106,6 +106,18 @@ RESIDENCE_SINGLE = (
     "proposed_for_deletion",
     "numbers_in_service",
 )
+#: The keys `report --json` gained with residence, households and record cleaning, in order.
+RESIDENCE_REPORT_KEYS = (
+    "households",
+    "households_without_head",
+    "permanent_residents",
+    "temporary_residents",
+    "without_permanent_residence",
+    "unconfirmed",
+    "proposed_for_deletion",
+    "numbers_in_service",
+    "special_cases",
+)
 #: Counted by the last day of a current temporary residence; summed from the report date on.
 TEMPORARY_UNTIL = "temporary_until"
 #: `special_cases` counters, by the key of their report entry.

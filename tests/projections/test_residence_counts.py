@@ -25,6 +25,7 @@ from domain.residence import years_after
 from domain.values import SystemClock, today_of
 from projections.people import PEOPLE, person_document
 from projections.queries import ReadModels
+from projections.statistics import RESIDENCE_REPORT_KEYS
 from tests.conftest import FixedClock
 from tests.projections.conftest import engine_for
 from tests.projections.residence_helpers import (
@@ -38,17 +39,7 @@ from tests.projections.residence_helpers import (
 TODAY = today_of(SystemClock())
 
 #: The keys `report --json` gained with residence, households and record cleaning.
-NEW_KEYS = (
-    "households",
-    "households_without_head",
-    "permanent_residents",
-    "temporary_residents",
-    "without_permanent_residence",
-    "unconfirmed",
-    "proposed_for_deletion",
-    "numbers_in_service",
-    "special_cases",
-)
+NEW_KEYS = RESIDENCE_REPORT_KEYS
 
 
 @pytest.fixture(autouse=True)

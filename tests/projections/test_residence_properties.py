@@ -21,7 +21,7 @@ from domain.events import HOUSEHOLD_EVENTS, PERSON_EVENTS
 from domain.values import SystemClock, today_of
 from projections.people import PEOPLE, PeopleProjection, person_document
 from projections.queries import ReadModels
-from projections.statistics import StatisticsProjection
+from projections.statistics import RESIDENCE_REPORT_KEYS, StatisticsProjection
 from tests.projections.conftest import engine_for
 from tests.projections.residence_helpers import (
     ResidenceClerk,
@@ -32,17 +32,7 @@ from tests.projections.residence_helpers import (
 )
 
 TODAY = today_of(SystemClock())
-NEW_KEYS = (
-    "households",
-    "households_without_head",
-    "permanent_residents",
-    "temporary_residents",
-    "without_permanent_residence",
-    "unconfirmed",
-    "proposed_for_deletion",
-    "numbers_in_service",
-    "special_cases",
-)
+NEW_KEYS = RESIDENCE_REPORT_KEYS
 
 #: Kinds of acts, repeated by how often they are drawn.
 KINDS = (
