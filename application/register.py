@@ -256,6 +256,7 @@ class StoreState:
     def __init__(self, register: CivilRegister, now: datetime) -> None:
         self._register = register
         self._reader = register.on_store
+        self._claims: dict[UUID, LookAlikeClaim | None] = {}
         self._now = now
         self._today = civil_date(now)
 
@@ -336,4 +337,9 @@ class StoreState:
         return (claim,)
 
     def _look_alikes(self, name: str, born: date, birth_province: str) -> LookAlikeClaim | None:
-        return self._reader.get(LookAlikeClaim, look_alike_id(name, born, birth_province))
+        """The look-alike claim, read once per decision: the check and the guard must see the
+        same version, so that a birth noted in between makes the guard's save conflict."""
+        claim_id = look_alike_id(name, born, birth_province)
+        if claim_id not in self._claims:
+            self._claims[claim_id] = self._reader.get(LookAlikeClaim, claim_id)
+        return self._claims[claim_id]
