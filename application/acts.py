@@ -15,10 +15,12 @@ from typing import Any
 from uuid import UUID
 
 from application.effect import Effect
+from application.identity_acts import decide_identity
 from application.ports import ActState
 from application.residence_acts import decide_residence, leave_everything
 from domain.aggregate import ActBasis, Aggregate
 from domain.commands import (
+    IDENTITY_COMMANDS,
     PEOPLE_FIELDS,
     PERSON_FIELDS,
     ChangeRecord,
@@ -127,6 +129,8 @@ def decide(
         effect = _change(act, basis, state)
     elif isinstance(act, MergeDuplicate):
         effect = _merge(act, basis, state)
+    elif isinstance(act, IDENTITY_COMMANDS):
+        effect = decide_identity(act, basis, state)
     else:
         effect = decide_residence(act, basis, state)
     person = effect.person

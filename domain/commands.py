@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
@@ -21,6 +22,15 @@ from pydantic import (
 
 from domain.errors import InvalidInput
 from domain.events import ChangeField, ChangeKind
+from domain.identity import (
+    CardReason,
+    CertificateReason,
+    CertificateRevocationGround,
+    EidLockGround,
+    RevocationGround,
+    WithholdingGround,
+    parse_choice,
+)
 from domain.residence import (
     HouseholdNumber,
     Relation,
@@ -317,25 +327,116 @@ class WithdrawDeletionProposal(Command):
     effective: LegalDate | None = None
 
 
-ACT_COMMANDS: dict[str, type[Command]] = {
-    cls.KIND: cls
-    for cls in (
-        RegisterBirth,
-        RecordDeath,
-        RenounceNationality,
-        ChangeRecord,
-        MergeDuplicate,
-        RegisterResidence,
-        EndResidence,
-        ExtendResidence,
-        DeclareAbode,
-        ChangeHead,
-        SplitHousehold,
-        ConfirmRecord,
-        ProposeDeletion,
-        WithdrawDeletionProposal,
+def _choice(choices: type[StrEnum], what: str) -> BeforeValidator:
+    return BeforeValidator(lambda v: parse_choice(choices, v, what) if isinstance(v, str) else v)
+
+
+class IssueCard(Command):
+    """Issue, renew or re-issue an identity card (Art. 19, 21, 24)."""
+
+    KIND = "issue_card"
+
+    person: PersonRefText
+    reason: Annotated[CardReason, _choice(CardReason, "reason")]
+    effective: LegalDate | None = None
+
+
+class RevokeCard(Command):
+    KIND = "revoke_card"
+
+    person: PersonRefText
+    ground: Annotated[RevocationGround, _choice(RevocationGround, "ground")]
+    effective: LegalDate | None = None
+
+
+class WithholdCard(Command):
+    KIND = "withhold_card"
+
+    person: PersonRefText
+    ground: Annotated[WithholdingGround, _choice(WithholdingGround, "ground")]
+    effective: LegalDate | None = None
+
+
+class ReturnCard(Command):
+    KIND = "return_card"
+
+    person: PersonRefText
+    effective: LegalDate | None = None
+
+
+class CreateEid(Command):
+    KIND = "create_eid"
+
+    person: PersonRefText
+    effective: LegalDate | None = None
+
+
+class LockEid(Command):
+    KIND = "lock_eid"
+
+    person: PersonRefText
+    ground: Annotated[EidLockGround, _choice(EidLockGround, "ground")]
+    effective: LegalDate | None = None
+
+
+class UnlockEid(Command):
+    KIND = "unlock_eid"
+
+    person: PersonRefText
+    effective: LegalDate | None = None
+
+
+class IssueIdentityCertificate(Command):
+    """Issue an identity certificate (Art. 30), or a new one for changed data, loss, damage."""
+
+    KIND = "issue_identity_certificate"
+
+    person: PersonRefText
+    reason: Annotated[CertificateReason, _choice(CertificateReason, "reason")] = (
+        CertificateReason.FIRST
     )
-}
+    effective: LegalDate | None = None
+
+
+class RevokeIdentityCertificate(Command):
+    KIND = "revoke_identity_certificate"
+
+    person: PersonRefText
+    ground: Annotated[CertificateRevocationGround, _choice(CertificateRevocationGround, "ground")]
+    effective: LegalDate | None = None
+
+
+#: The acts on identity documents (application/identity_acts.py decides them).
+IDENTITY_COMMANDS: tuple[type[Command], ...] = (
+    IssueCard,
+    RevokeCard,
+    WithholdCard,
+    ReturnCard,
+    CreateEid,
+    LockEid,
+    UnlockEid,
+    IssueIdentityCertificate,
+    RevokeIdentityCertificate,
+)
+
+_ACTS: tuple[type[Command], ...] = (
+    RegisterBirth,
+    RecordDeath,
+    RenounceNationality,
+    ChangeRecord,
+    MergeDuplicate,
+    RegisterResidence,
+    EndResidence,
+    ExtendResidence,
+    DeclareAbode,
+    ChangeHead,
+    SplitHousehold,
+    ConfirmRecord,
+    ProposeDeletion,
+    WithdrawDeletionProposal,
+    *IDENTITY_COMMANDS,
+)
+ACT_COMMANDS: dict[str, type[Command]] = {cls.KIND: cls for cls in _ACTS}
 
 #: The name an import row gives a command's own `kind` field (a row's `kind` names the act).
 INNER_KIND = {

@@ -216,6 +216,84 @@ class DeletionProposalWithdrawn(PersonEvent):
     TOPIC = "civledger.person.DeletionProposalWithdrawn"
 
 
+class CardIssued(PersonEvent):
+    """An identity card (thẻ căn cước) was issued, renewed or re-issued on `occurred_on`. It
+    carries the record's number, name, date of birth and sex as they were that day, and its
+    expiry under Art. 21 (None: it does not expire). A new card replaces the previous one."""
+
+    TOPIC = "civledger.person.CardIssued"
+
+    reason: str
+    expires_on: date | None
+    id_number: str
+    name: str
+    born: date
+    sex: Sex
+
+
+class CardRevoked(PersonEvent):
+    """The card was revoked (thu hồi, Art. 29(1)): nationality lost, issued wrongly, tampered."""
+
+    TOPIC = "civledger.person.CardRevoked"
+
+    ground: str
+
+
+class CardWithheld(PersonEvent):
+    """The card was withheld (tạm giữ, Art. 29(2)) while its holder is held."""
+
+    TOPIC = "civledger.person.CardWithheld"
+
+    ground: str
+
+
+class CardReturned(PersonEvent):
+    """A withheld card was returned to its holder on release."""
+
+    TOPIC = "civledger.person.CardReturned"
+
+
+class ElectronicIdentityCreated(PersonEvent):
+    """The citizen's electronic identity (căn cước điện tử, Art. 31) was created."""
+
+    TOPIC = "civledger.person.ElectronicIdentityCreated"
+
+
+class ElectronicIdentityLocked(PersonEvent):
+    """The electronic identity was locked on a ground of Art. 34."""
+
+    TOPIC = "civledger.person.ElectronicIdentityLocked"
+
+    ground: str
+
+
+class ElectronicIdentityUnlocked(PersonEvent):
+    """The electronic identity was unlocked: the cause of its lock ended."""
+
+    TOPIC = "civledger.person.ElectronicIdentityUnlocked"
+
+
+class IdentityCertificateIssued(PersonEvent):
+    """An identity certificate (giấy chứng nhận căn cước, Art. 30) was issued to a person of
+    Vietnamese origin whose nationality is undetermined; a new one replaces the previous one."""
+
+    TOPIC = "civledger.person.IdentityCertificateIssued"
+
+    reason: str
+    name: str
+    born: date
+    sex: Sex
+
+
+class IdentityCertificateRevoked(PersonEvent):
+    """The identity certificate ended: the holder's nationality was determined, or it was
+    issued wrongly or tampered with."""
+
+    TOPIC = "civledger.person.IdentityCertificateRevoked"
+
+    ground: str
+
+
 class HouseholdEvent(RegisterEvent):
     """An event in the life of a household (hộ gia đình). Its aggregate id derives from the
     household number."""
@@ -321,6 +399,15 @@ PERSON_EVENTS: tuple[type[PersonEvent], ...] = (
     RecordConfirmed,
     DeletionProposed,
     DeletionProposalWithdrawn,
+    CardIssued,
+    CardRevoked,
+    CardWithheld,
+    CardReturned,
+    ElectronicIdentityCreated,
+    ElectronicIdentityLocked,
+    ElectronicIdentityUnlocked,
+    IdentityCertificateIssued,
+    IdentityCertificateRevoked,
 )
 HOUSEHOLD_EVENTS: tuple[type[HouseholdEvent], ...] = (
     HouseholdEstablished,

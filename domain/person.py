@@ -8,6 +8,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from domain.aggregate import ActBasis, applies
+from domain.cardholder import IdentityHolder
 from domain.events import (
     BirthRegistered,
     ChangeField,
@@ -71,6 +72,9 @@ from domain.values import (
 
 Status = Literal["active", "deceased", "renounced", "merged"]
 
+#: The record's fields a card carries besides the number (Art. 24(1)(b), (c)).
+CARD_FIELDS = frozenset({"name", "born", "sex"})
+
 
 @dataclass(frozen=True)
 class ChangeOutcome:
@@ -80,7 +84,7 @@ class ChangeOutcome:
     reason: IdNumberAssignedReason = "record_corrected"
 
 
-class Person(ResidentRecord):
+class Person(ResidentRecord, IdentityHolder):
     """A person record. Commands check the rules; `@applies` methods only assign state."""
 
     def __init__(self, id: UUID) -> None:
@@ -236,6 +240,7 @@ class Person(ResidentRecord):
             DeathCannotPrecedeRecordedActs(died_on, self.latest_act_on),
         )
         self._trigger(DeathRegistered, basis, died_on, place=place)
+        self.follow_death(basis, died_on)
 
     def renounce_nationality(self, basis: ActBasis, effective: date, today: date) -> None:
         check(
@@ -248,6 +253,7 @@ class Person(ResidentRecord):
             RenunciationCannotPrecedeNationality(effective, self.vietnamese_since),
         )
         self._trigger(NationalityRenounced, basis, effective)
+        self.follow_renunciation(basis, effective)
 
     def change_record(
         self,
@@ -380,6 +386,7 @@ class Person(ResidentRecord):
             if self.id_number is None and self.renounced_on is None:
                 check(NewNumberCannotPrecedeRegistration(effective, self.registered_on))
             self._trigger(NationalityDetermined, basis, effective, nationality=new, kind=kind)
+            self.follow_nationality_determined(basis, effective)
             return ChangeOutcome(
                 needs_number=self.id_number is None, reason="nationality_determined"
             )
@@ -400,6 +407,8 @@ class Person(ResidentRecord):
             old_value=self.nationality.value,
             new_value=new.value,
         )
+        if new is not Nationality.UNDETERMINED:
+            self.follow_nationality_determined(basis, effective)
         return ChangeOutcome(needs_number=False)
 
     # ------------------------------------------------------------ state only
@@ -421,6 +430,7 @@ class Person(ResidentRecord):
     @applies(IdNumberAssigned)
     def _id_number_assigned(self, e: IdNumberAssigned) -> None:
         self.id_number = e.id_number
+        self._card_data_changed(e.occurred_on)
 
     @applies(IdNumberCancelled)
     def _id_number_cancelled(self, e: IdNumberCancelled) -> None:
@@ -466,6 +476,8 @@ class Person(ResidentRecord):
             self.vietnamese_since = None  # only `NationalityDetermined` makes it Vietnamese
         else:
             setattr(self, e.field, value)
+        if e.field in CARD_FIELDS:
+            self._card_data_changed(e.occurred_on)
         if e.kind != "correction":
             self._acted_on(e.occurred_on)
 

@@ -7,6 +7,7 @@ re-runs them, so replaying old events never depends on today's rules.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
@@ -782,3 +783,286 @@ class DeletionProposalMustBe(Rule):
         if self.wanted:
             return "no proposal to delete the record is pending"
         return "a proposal to delete the record is already pending"
+
+
+# ------------------------------------------------- identity cards, eid, certificates
+
+
+@dataclass(frozen=True)
+class CardOnlyForCitizenWithNumber(Rule):
+    """Art. 18-19: a card is issued to a Vietnamese citizen, and carries the personal ID number
+    as its number; no card without an active number."""
+
+    person: PersonRecord
+    what: str = "an identity card"
+
+    def is_broken(self) -> bool:
+        return (
+            self.person.nationality is not Nationality.VIETNAMESE or self.person.id_number is None
+        )
+
+    def message(self) -> str:
+        if self.person.nationality is not Nationality.VIETNAMESE:
+            return (
+                f"person {self.person.display_id} is not a Vietnamese citizen "
+                f"(nationality {self.person.nationality.value}): {self.what} is only for citizens"
+            )
+        return (
+            f"person {self.person.display_id} holds no active ID number: no {self.what} without one"
+        )
+
+
+@dataclass(frozen=True)
+class FirstCardFitsAge(Rule):
+    """Art. 19: a first card is mandatory from 14 (`first`) and given under 14 only on request
+    (`request`); `first` is only for someone who never held a card."""
+
+    reason: str
+    age: int
+    held_before: bool
+
+    def is_broken(self) -> bool:
+        if self.held_before:
+            return self.reason == "first"
+        if self.age < 14:
+            return self.reason != "request"
+        return self.reason != "first"
+
+    def message(self) -> str:
+        if self.held_before:
+            return (
+                "reason first is only for someone who never held a card; this person has held one"
+            )
+        if self.age < 14:
+            return (
+                "a card is issued under 14 only on request (--reason request); "
+                f"the person is {self.age}"
+            )
+        return f"a first card at {self.age} is issued with --reason first, got {self.reason}"
+
+
+@dataclass(frozen=True)
+class RenewalReasonMustApply(Rule):
+    """Art. 21 and 24: a holder gets a new card only for a reason that applies on the day:
+    `age` from two years before the age the card expires at; `data_change` when the card's
+    name, date of birth or sex no longer match the record; `number_reissued` when its number
+    does not; `lost`/`damaged` for a card not revoked; `nationality_regained` after a card
+    revoked for lost nationality; `request` any time."""
+
+    reason: str
+    applies: bool
+    why_not: str
+
+    def is_broken(self) -> bool:
+        return not self.applies
+
+    def message(self) -> str:
+        return f"reason {self.reason} does not apply: {self.why_not}"
+
+
+@dataclass(frozen=True)
+class NoNewCardWhileWithheld(Rule):
+    """Art. 29(2): a withheld card is held by the authority until its holder's release; no new
+    card is issued meanwhile."""
+
+    withheld: str | None
+
+    def is_broken(self) -> bool:
+        return self.withheld is not None
+
+    def message(self) -> str:
+        return f"the card is withheld ({self.withheld}): return it before issuing another"
+
+
+@dataclass(frozen=True)
+class CardMustBeHeld(Rule):
+    """Revoking or withholding needs a card that is held: issued and not revoked."""
+
+    act: str
+    held: bool
+
+    def is_broken(self) -> bool:
+        return not self.held
+
+    def message(self) -> str:
+        return f"no card to {self.act}: the person holds no card that is not revoked"
+
+
+@dataclass(frozen=True)
+class CardWithheldOnce(Rule):
+    """A card is withheld once until it is returned, and returned only when withheld."""
+
+    withholding: bool
+    withheld: str | None
+
+    def is_broken(self) -> bool:
+        return (self.withheld is not None) == self.withholding
+
+    def message(self) -> str:
+        if self.withholding:
+            return f"the card is already withheld ({self.withheld})"
+        return "the card is not withheld: nothing to return"
+
+
+@dataclass(frozen=True)
+class LostNationalityNeedsItLost(Rule):
+    """Art. 29(1)(a): a card is revoked for lost nationality only when the record shows the
+    nationality lost (a renunciation does it in the same act)."""
+
+    ground: str
+    nationality: Nationality
+
+    def is_broken(self) -> bool:
+        return self.ground == "lost_nationality" and self.nationality is Nationality.VIETNAMESE
+
+    def message(self) -> str:
+        return "the record shows Vietnamese nationality: lost_nationality does not apply"
+
+
+@dataclass(frozen=True)
+class IdentityActsInOrder(Rule):
+    """Card, eid and certificate acts follow one another: none is dated before the last."""
+
+    on: date
+    latest: date | None
+
+    def is_broken(self) -> bool:
+        return self.latest is not None and self.on < self.latest
+
+    def message(self) -> str:
+        return f"the act's date {self.on} is before the last identity act, on {self.latest}"
+
+
+@dataclass(frozen=True)
+class OneElectronicIdentity(Rule):
+    """Art. 31: one electronic identity per citizen."""
+
+    exists: bool
+
+    def is_broken(self) -> bool:
+        return self.exists
+
+    def message(self) -> str:
+        return "the citizen already has an electronic identity"
+
+
+@dataclass(frozen=True)
+class ElectronicIdentityNeedsACard(Rule):
+    """Art. 31-32: an electronic identity is created for a citizen with a card issued and
+    neither revoked nor withheld (the level-2 account is made from it)."""
+
+    usable: bool
+
+    def is_broken(self) -> bool:
+        return not self.usable
+
+    def message(self) -> str:
+        return "an electronic identity needs a card that is neither revoked nor withheld"
+
+
+@dataclass(frozen=True)
+class EidLockMustFit(Rule):
+    """Art. 34: an eid is locked once, while active; a ground that follows another fact
+    (card revoked, card withheld, death) only while that fact holds."""
+
+    ground: str
+    locked: str | None
+    fact_holds: bool
+    exists: bool
+
+    def is_broken(self) -> bool:
+        return not self.exists or self.locked is not None or not self.fact_holds
+
+    def message(self) -> str:
+        if not self.exists:
+            return "the citizen has no electronic identity"
+        if self.locked is not None:
+            return f"the electronic identity is already locked ({self.locked})"
+        return f"lock ground {self.ground} does not hold for this record"
+
+
+@dataclass(frozen=True)
+class EidUnlockNeedsCauseEnded(Rule):
+    """Art. 34: an eid is unlocked when the cause of its lock ends."""
+
+    locked: str | None
+    cause_holds: bool
+
+    def is_broken(self) -> bool:
+        return self.locked is None or self.cause_holds
+
+    def message(self) -> str:
+        if self.locked is None:
+            return "the electronic identity is not locked"
+        return f"the electronic identity stays locked while its cause holds ({self.locked})"
+
+
+@dataclass(frozen=True)
+class CertificateOnlyForUndeterminedNationality(Rule):
+    """Art. 30(1): an identity certificate is for a person of Vietnamese origin whose
+    nationality is undetermined."""
+
+    person: PersonRecord
+
+    def is_broken(self) -> bool:
+        return self.person.nationality is not Nationality.UNDETERMINED
+
+    def message(self) -> str:
+        return (
+            f"person {self.person.display_id} has nationality {self.person.nationality.value}: "
+            "an identity certificate is only for undetermined nationality"
+        )
+
+
+@dataclass(frozen=True)
+class CertificateNeedsSixMonthsInACommune(Rule):
+    """Art. 30(1): the person has lived six months or more in one commune: a residence or a
+    declared abode current on the day, in effect for six months."""
+
+    living_since: date | None
+    on: date
+
+    def is_broken(self) -> bool:
+        return self.living_since is None or self.living_since > _months_before(self.on, 6)
+
+    def message(self) -> str:
+        if self.living_since is None:
+            return "no residence or abode is recorded: six months in one commune are needed"
+        return (
+            f"the person lives in the commune since {self.living_since}: six months are needed "
+            f"by {self.on}"
+        )
+
+
+def _months_before(day: date, months: int) -> date:
+    """The same day `months` earlier (the month's last day when it has no such day)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+
+
+@dataclass(frozen=True)
+class CertificateReasonMustApply(Rule):
+    """A first certificate only for someone without one; a new one (`data_change`, `lost`,
+    `damaged`) only for a holder of a current certificate, `data_change` only when the
+    record's name, date of birth or sex changed since it was issued."""
+
+    reason: str
+    applies: bool
+    why_not: str
+
+    def is_broken(self) -> bool:
+        return not self.applies
+
+    def message(self) -> str:
+        return f"reason {self.reason} does not apply: {self.why_not}"
+
+
+@dataclass(frozen=True)
+class CertificateMustBeHeld(Rule):
+    held: bool
+
+    def is_broken(self) -> bool:
+        return not self.held
+
+    def message(self) -> str:
+        return "the person holds no current identity certificate"
