@@ -25,7 +25,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from cli import admin, audit, bulk, clerk, projections, residence
+from cli import admin, audit, bulk, clerk, identity, projections, residence
 from cli.errors import exit_code_of
 from cli.main import INTERRUPTED, TERMINATED, before_command
 from cli.options import use_clerk_commands
@@ -250,6 +250,7 @@ admin.register(app)
 bulk.register(app)
 projections.register(app)
 residence.register(app)
+identity.register(app)
 use_clerk_commands(app)
 
 

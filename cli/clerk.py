@@ -91,10 +91,15 @@ def show_document(
     as_at: date | None = None,
 ) -> dict[str, Any]:
     """The `show --json` document: the person's, the place of death, then (additively) the
-    residence, household and record-cleaning keys, as the record stood `as_of`/`as_at`."""
+    residence, household and record-cleaning keys, and the card and electronic identity, as
+    the record stood `as_of`/`as_at` (a card's status is on `as_at`, else today)."""
     on = as_at or today_of(SystemClock())  # a temporary residence counts until its end
     residence = ResidenceReader(reader).person_residence(person, on, as_of=as_of, as_at=as_at)
-    return {**person_document(person), **residence}
+    identity = {
+        "card": person.card_document(on, with_cards=False),
+        "eid": person.identity.eid_document(),
+    }
+    return {**person_document(person), **residence, **identity}
 
 
 def _report(outcome: ActOutcome, json_out: bool, summary: str, reader: RegisterReader) -> None:

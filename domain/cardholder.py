@@ -10,7 +10,7 @@ the `IdentityFile`, through its methods, which the `cards` read model calls as w
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from domain.aggregate import ActBasis, Aggregate, applies
@@ -40,6 +40,7 @@ from domain.identity import (
 from domain.record import PersonRecord
 from domain.residence import Residence, age_on
 from domain.rules import (
+    CardCannotPrecedeItsData,
     CardMustBeHeld,
     CardOnlyForCitizenWithNumber,
     CardWithheldOnce,
@@ -80,6 +81,8 @@ class IdentityHolder(Aggregate):
     def __init__(self, id: UUID) -> None:
         super().__init__(id)
         self.identity = IdentityFile()
+        #: Since when the record's name, date of birth, sex and number are as they are.
+        self.card_data_since: date | None = None
 
     # ------------------------------------------------------------------ queries
 
@@ -92,7 +95,7 @@ class IdentityHolder(Aggregate):
     def holder(self) -> Holder:
         return Holder(self.card_data, self.died_on, self.merged_into is not None)
 
-    def card_document(self, on: date, *, with_cards: bool = True) -> dict[str, object]:
+    def card_document(self, on: date, *, with_cards: bool = True) -> dict[str, Any]:
         return self.identity.document(self.holder, on, with_cards=with_cards)
 
     def _check_identity_act(self, act: str, on: date, today: date) -> None:
@@ -104,7 +107,10 @@ class IdentityHolder(Aggregate):
     def issue_card(self, basis: ActBasis, reason: CardReason, on: date, today: date) -> CardIssued:
         """Issue, renew or re-issue a card (Art. 19, 21, 24); it replaces any earlier card."""
         self._check_identity_act("card issue", on, today)
-        check(CardOnlyForCitizenWithNumber(cast(PersonRecord, self)))
+        check(
+            CardOnlyForCitizenWithNumber(cast(PersonRecord, self)),
+            CardCannotPrecedeItsData(on, self.card_data_since),
+        )
         file = self.identity
         card = file.card
         check(FirstCardFitsAge(reason.value, age_on(self.born, on), card is not None))
@@ -350,6 +356,8 @@ class IdentityHolder(Aggregate):
     def _card_data_changed(self, on: date) -> None:
         """Called by `Person` when the name, date of birth, sex or number changes."""
         self.identity = self.identity.record_changed(on)
+        if self.card_data_since is None or on > self.card_data_since:
+            self.card_data_since = on
 
 
 def card_of(e: CardIssued) -> Card:

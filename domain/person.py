@@ -32,6 +32,7 @@ from domain.rules import (
     DateCannotBeInFuture,
     DeathCannotPrecedeRecordedActs,
     FatherDeathAtMost300DaysBeforeBirth,
+    IdentityActsInOrder,
     LifeEventsMustFollowBirth,
     MergeKeepsEarliestNumber,
     MergeMustNotLoseADeath,
@@ -238,6 +239,7 @@ class Person(ResidentRecord, IdentityHolder):
             DateCannotBeInFuture("date of death", died_on, today),
             ActCannotPrecedeBirth("a death", died_on, self.born),
             DeathCannotPrecedeRecordedActs(died_on, self.latest_act_on),
+            IdentityActsInOrder(died_on, self.identity.latest_on, "a death"),
         )
         self._trigger(DeathRegistered, basis, died_on, place=place)
         self.follow_death(basis, died_on)
@@ -251,6 +253,7 @@ class Person(ResidentRecord, IdentityHolder):
             NoRenouncingTwice(self),
             OnlyVietnameseNationalsCanRenounce(self),
             RenunciationCannotPrecedeNationality(effective, self.vietnamese_since),
+            IdentityActsInOrder(effective, self.identity.latest_on, "a renunciation"),
         )
         self._trigger(NationalityRenounced, basis, effective)
         self.follow_renunciation(basis, effective)

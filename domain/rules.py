@@ -921,16 +921,18 @@ class LostNationalityNeedsItLost(Rule):
 
 @dataclass(frozen=True)
 class IdentityActsInOrder(Rule):
-    """Card, eid and certificate acts follow one another: none is dated before the last."""
+    """Card, eid and certificate acts follow one another: none is dated before the last, nor
+    is a death or a renunciation, whose effects on the documents follow them."""
 
     on: date
     latest: date | None
+    what: str = "the act"
 
     def is_broken(self) -> bool:
         return self.latest is not None and self.on < self.latest
 
     def message(self) -> str:
-        return f"the act's date {self.on} is before the last identity act, on {self.latest}"
+        return f"{self.what} dated {self.on} is before the last identity act, on {self.latest}"
 
 
 @dataclass(frozen=True)
@@ -1066,3 +1068,21 @@ class CertificateMustBeHeld(Rule):
 
     def message(self) -> str:
         return "the person holds no current identity certificate"
+
+
+@dataclass(frozen=True)
+class CardCannotPrecedeItsData(Rule):
+    """A card carries the record as it is on its issue date, so it cannot be dated before the
+    last change of what it carries (name, date of birth, sex, number) took effect."""
+
+    on: date
+    data_since: date | None
+
+    def is_broken(self) -> bool:
+        return self.data_since is not None and self.on < self.data_since
+
+    def message(self) -> str:
+        return (
+            f"a card dated {self.on} would precede the record's data it carries, "
+            f"in effect from {self.data_since}"
+        )
