@@ -285,7 +285,7 @@ def test_an_eid_needs_a_card_and_is_one_per_citizen() -> None:
 
 def test_a_merge_leaves_the_survivor_s_card_and_revokes_none() -> None:
     survivor = _holder()
-    duplicate = an(number_serial=654321)
+    duplicate = an(number_serial=654321, registered_on=date(1995, 1, 1))  # the later record
     duplicate.issue_card(basis(), CardReason.FIRST, date(2021, 5, 1), TODAY)
     duplicate.merge_into(basis("M"), survivor, TODAY)
     assert survivor.card_document(TODAY)["status"] == "valid"
@@ -317,7 +317,7 @@ def test_a_certificate_is_for_undetermined_nationality_and_ends_when_determined(
 
 def test_no_identity_act_on_a_merged_record() -> None:
     survivor = an()
-    duplicate = an(number_serial=654321)
+    duplicate = an(number_serial=654321, registered_on=date(1995, 1, 1))
     duplicate.merge_into(basis("M"), survivor, TODAY)
     with pytest.raises(RuleBroken, match="merged"):
         duplicate.issue_card(basis(), CardReason.FIRST, TODAY, TODAY)
