@@ -124,6 +124,21 @@ def scenario(workdir: Path) -> None:
         "--reference",
         "KS-1990-1187",
     )
+    print("\n# Identity cards: the 2021 chip-card campaign. A card runs to the day before the")
+    print("# next renewal age (14, 25, 40, 60); issued at 58 or over it never expires.")
+    civledger(
+        "issue-card", an, "--reason", "first", "--effective", "2021-04-01",
+        "--reference", "CC-2021-HN-0001",
+    )  # fmt: skip
+    civledger(
+        "issue-card", mother, "--reason", "first", "--effective", "2021-04-02",
+        "--reference", "CC-2021-HN-0002",
+    )  # fmt: skip
+    civledger(
+        "issue-card", hoa, "--reason", "first", "--effective", "2021-04-10",
+        "--reference", "CC-2021-HCM-0001", "--office", "HCM-Q1",
+    )  # fmt: skip
+    civledger("create-eid", an, "--effective", "2022-05-01", "--reference", "DD-2022-0001")
     print("\n# A correction of the year of birth cancels the number and assigns a new one.")
     civledger(
         "change-record",
@@ -139,7 +154,12 @@ def scenario(workdir: Path) -> None:
         "--effective",
         "2024-05-02",
     )
-    print("\n# A death, and a renunciation of nationality.")
+    print("\n# The card no longer matches the record: it is renewed for the new number.")
+    civledger(
+        "issue-card", an, "--reason", "number_reissued", "--effective", "2024-05-20",
+        "--reference", "CC-2024-HN-0107",
+    )  # fmt: skip
+    print("\n# A death, and a renunciation of nationality (which revokes the card).")
     civledger(
         "record-death",
         mother,
