@@ -223,9 +223,12 @@ class IdentityHolder(Aggregate):
         self._check_identity_act("electronic identity unlock", on, today)
         eid = self.identity.eid
         locked = eid.locked if eid else None
-        check(
-            EidUnlockNeedsCauseEnded(locked, locked is not None and self._lock_cause_holds(locked))
+        # Any cause that stands keeps it locked: a card withheld, then revoked, stays locked
+        # after the withholding ends.
+        holds = locked is not None and any(
+            self._lock_cause_holds(ground) for ground in (locked, *EID_LOCKS_BY_FACT)
         )
+        check(EidUnlockNeedsCauseEnded(locked, holds))
         self._trigger(ElectronicIdentityUnlocked, basis, on)
 
     def _lock_cause_holds(self, ground: str) -> bool:

@@ -330,3 +330,16 @@ def test_the_card_document_shows_every_card_newest_first() -> None:
     assert [c["reason"] for c in document["cards"]] == ["damaged", "first"]
     assert document["cards"][1]["ended_on"] == "2022-01-01"
     assert document["cards"][1]["ended_by"] == "replaced"
+
+
+def test_an_eid_stays_locked_while_any_cause_stands() -> None:
+    person = _holder()
+    person.create_eid(basis(), date(2022, 1, 1), TODAY)
+    person.withhold_card(basis(), "prison", date(2023, 1, 1), TODAY)
+    person.revoke_card(basis(), "tampered", date(2023, 2, 1), TODAY)
+    eid = person.identity.eid
+    assert eid is not None
+    assert eid.locked == "card_withheld"  # locked once; the revocation finds it locked
+    assert person.identity.withheld is None  # a revoked card is no longer withheld
+    with pytest.raises(RuleBroken, match="stays locked while its cause holds"):
+        person.unlock_eid(basis(), date(2023, 3, 1), TODAY)
