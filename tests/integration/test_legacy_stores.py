@@ -52,7 +52,15 @@ RELAID_MODELS = frozenset({"statistics"})
 ADDED_KEYS = {
     "report": REPORT_ADDED,
     "show": frozenset(
-        {"death_place", "residence", "confirmed", "proposed_for_deletion", "household"}
+        {
+            "death_place",
+            "residence",
+            "confirmed",
+            "proposed_for_deletion",
+            "household",
+            "card",
+            "eid",
+        }
     ),
 }
 
