@@ -90,9 +90,7 @@ class CardClerk:
         self.act(RenounceNationality.parse(person=who, effective=on))
 
     def change(self, who: str, field: str, value: str, on: str, kind: str = "correction") -> None:
-        self.act(
-            ChangeRecord.parse(person=who, field=field, value=value, kind=kind, effective=on)
-        )
+        self.act(ChangeRecord.parse(person=who, field=field, value=value, kind=kind, effective=on))
 
     def merge(self, who: str, into: str) -> None:
         self.act(MergeDuplicate.parse(person=who, into=into))
