@@ -15,10 +15,12 @@ from domain.commands import Command
 from domain.identity import IdentityFile
 from domain.person import Person
 from domain.values import IdNumber, parse_person_ref
+from projections.activity import clerk_activity
 from projections.card_queries import CARD_REPORT_KEYS, card_counts, card_document, cards_due
 from projections.cards import CARDS, holder_of, identity_of
 from projections.engine import Engine
 from projections.queries import ReadModels
+from projections.source import EventSource
 from projections.tables import TRACKING_TABLE
 from tests.conftest import FixedClock
 from tests.projections.card_helpers import CardClerk, card_histories, recount, replayed
@@ -184,3 +186,21 @@ def test_a_store_whose_models_were_built_without_cards_gets_them_from_zero(
         assert upgraded.digest() == built
     finally:
         upgraded.views.close()
+
+
+def test_the_clerk_activity_report_lists_the_identity_acts(
+    register: CivilRegister, people: dict[str, str]
+) -> None:
+    entries = clerk_activity(EventSource(register))
+    kinds = {entry.document()["type"] for entry in entries}
+    assert {
+        "CardIssued",
+        "CardRevoked",
+        "CardWithheld",
+        "CardReturned",
+        "ElectronicIdentityCreated",
+        "ElectronicIdentityLocked",
+        "ElectronicIdentityUnlocked",
+    } <= kinds
+    issued = [e for e in entries if e.document()["type"] == "CardIssued"]
+    assert {e.document()["person_id"] for e in issued} <= set(people.values())
