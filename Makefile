@@ -75,3 +75,13 @@ faults: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# `cards due` from the index on the due day against a full scan of the same query, on a cards
+# model of 1M people built straight into PostgreSQL (docs/benchmarks.md, ## Cards due from an
+# index). 10M: `make bench-cards CARDS_PEOPLE=10000000`.
+CARDS_PEOPLE ?= 1000000
+.PHONY: bench-cards
+bench: bench-cards
+
+bench-cards: $(STAMP)
+	$(BIN)/python -m bench.cards_due --people $(CARDS_PEOPLE)

@@ -26,6 +26,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from cli import admin, audit, bulk, clerk, identity, projections, residence
+from cli import cards as card_readers
 from cli.errors import exit_code_of
 from cli.main import INTERRUPTED, TERMINATED, before_command
 from cli.options import use_clerk_commands
@@ -251,6 +252,7 @@ bulk.register(app)
 projections.register(app)
 residence.register(app)
 identity.register(app)
+card_readers.register(app)
 use_clerk_commands(app)
 
 

@@ -153,6 +153,10 @@ def _report_text(report: dict[str, Any]) -> str:
     if special:
         lines.append("special cases")
         lines += [f"  {key.replace('_', ' '):<48} {n:>6,}" for key, n in special.items()]
+    cards = report.get("cards") or {}
+    if cards:
+        lines.append("identity cards and electronic identities")
+        lines += [f"  {key.replace('_', ' '):<48} {n:>10,}" for key, n in cards.items()]
     return "\n".join(lines)
 
 
@@ -182,7 +186,7 @@ def _find_lines(found: list[dict[str, Any]]) -> list[str]:
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
         name="projections",
-        help="Build, check and follow the read models (people, id_numbers, statistics).",
+        help=f"Build, check and follow the read models ({', '.join(PROJECTION_NAMES)}).",
         no_args_is_help=True,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
@@ -353,7 +357,7 @@ def register(app: typer.Typer) -> None:
         since_date = parse_date(since, "--since") if since is not None else None
         catching_up = not no_catch_up
         with opened(store, views, events_from, events=catching_up, build=catching_up) as engine:
-            _catch_up_first(engine, no_catch_up, "statistics")
+            _catch_up_first(engine, no_catch_up, "statistics", "cards")
             with database_errors(engine.views.url.redacted()):
                 document = ReadModels(engine.views).report(since_date)
         if json_out:

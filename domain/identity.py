@@ -393,3 +393,64 @@ class IdentityFile:
 
     def _later(self, on: date) -> date:
         return on if self.latest_on is None or on > self.latest_on else self.latest_on
+
+    # ------------------------------------------------------------ serialising
+
+    def to_document(self) -> dict[str, Any]:
+        """The whole file as plain JSON values (the `cards` read model keeps it so);
+        `from_document` gives back an equal file."""
+        return {
+            "cards": [card.document() for card in self.cards],
+            "withheld": self.withheld,
+            "withheld_on": _day(self.withheld_on),
+            "eid": _eid_state(self.eid),
+            "certificates": [each.document() for each in self.certificates],
+            "data_changed_on": _day(self.data_changed_on),
+            "latest_on": _day(self.latest_on),
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> IdentityFile:
+        eid = doc["eid"]
+        return cls(
+            cards=tuple(Card.from_document(each) for each in doc["cards"]),
+            withheld=doc["withheld"],
+            withheld_on=_parse_day(doc["withheld_on"]),
+            eid=Eid(date.fromisoformat(eid["created_on"]), eid["locked"], _parse_day(eid["since"]))
+            if eid is not None
+            else None,
+            certificates=tuple(_certificate(each) for each in doc["certificates"]),
+            data_changed_on=_parse_day(doc["data_changed_on"]),
+            latest_on=_parse_day(doc["latest_on"]),
+        )
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _parse_day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text is not None else None
+
+
+def _eid_state(eid: Eid | None) -> dict[str, Any] | None:
+    """The eid's fields as they are (its `document()` fills in `since` for people)."""
+    if eid is None:
+        return None
+    return {
+        "created_on": eid.created_on.isoformat(),
+        "locked": eid.locked,
+        "since": _day(eid.since),
+    }
+
+
+def _certificate(doc: dict[str, Any]) -> Certificate:
+    return Certificate(
+        issued_on=date.fromisoformat(doc["issued_on"]),
+        reason=doc["reason"],
+        name=doc["name"],
+        born=date.fromisoformat(doc["born"]),
+        sex=doc["sex"],
+        ended_on=_parse_day(doc["ended_on"]),
+        ended_by=doc["ended_by"],
+    )

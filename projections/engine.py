@@ -30,6 +30,7 @@ from domain.errors import InvalidInput
 from domain.events import RegisterEvent
 from infrastructure.collector import fewer_collections
 from infrastructure.errors import StoreUnavailable
+from projections.cards import CardsProjection
 from projections.id_registry import IdRegistryProjection
 from projections.people import PeopleProjection
 from projections.projection import Changes, Projection
@@ -58,7 +59,7 @@ Progress = Callable[[int, int], None]
 
 
 def all_projections() -> list[Projection]:
-    return [PeopleProjection(), IdRegistryProjection(), StatisticsProjection()]
+    return [PeopleProjection(), IdRegistryProjection(), StatisticsProjection(), CardsProjection()]
 
 
 PROJECTION_NAMES = tuple(p.name for p in all_projections())

@@ -2,7 +2,8 @@
 
 Every person event is handled, so that `version` follows the person aggregate's version; the
 residence, household and record-cleaning events change nothing else here (the `statistics`
-model keeps what the report counts of them).
+model keeps what the report counts of them), nor do the identity-document events (the `cards`
+model keeps those).
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from typing import Any
 from domain.events import (
     AbodeDeclared,
     BirthRegistered,
+    CardIssued,
+    CardReturned,
+    CardRevoked,
+    CardWithheld,
     DeathRegistered,
     DeletionProposalWithdrawn,
     DeletionProposed,
+    ElectronicIdentityCreated,
+    ElectronicIdentityLocked,
+    ElectronicIdentityUnlocked,
     HouseholdRoleChanged,
+    IdentityCertificateIssued,
+    IdentityCertificateRevoked,
     IdNumberAssigned,
     IdNumberCancelled,
     MergedAsDuplicate,
@@ -223,4 +233,42 @@ class PeopleProjection(Projection):
 
     @handles(DeletionProposalWithdrawn)
     def _deletion_withdrawn(self, e: DeletionProposalWithdrawn, changes: Changes) -> None:
+        self._row(e, changes)
+
+    # Identity cards, the electronic identity and certificates: only the version moves.
+
+    @handles(CardIssued)
+    def _card_issued(self, e: CardIssued, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(CardRevoked)
+    def _card_revoked(self, e: CardRevoked, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(CardWithheld)
+    def _card_withheld(self, e: CardWithheld, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(CardReturned)
+    def _card_returned(self, e: CardReturned, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(ElectronicIdentityCreated)
+    def _eid_created(self, e: ElectronicIdentityCreated, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(ElectronicIdentityLocked)
+    def _eid_locked(self, e: ElectronicIdentityLocked, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(ElectronicIdentityUnlocked)
+    def _eid_unlocked(self, e: ElectronicIdentityUnlocked, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(IdentityCertificateIssued)
+    def _certificate_issued(self, e: IdentityCertificateIssued, changes: Changes) -> None:
+        self._row(e, changes)
+
+    @handles(IdentityCertificateRevoked)
+    def _certificate_revoked(self, e: IdentityCertificateRevoked, changes: Changes) -> None:
         self._row(e, changes)

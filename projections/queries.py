@@ -12,6 +12,7 @@ from uuid import UUID
 from domain.residence import ADULT_AGE, age_on
 from domain.values import IdNumber, Nationality, PersonRef, SystemClock, fold_name, today_of
 from infrastructure.store_url import StoreURL
+from projections.card_queries import card_counts
 from projections.engine import Engine, pending_rows
 from projections.id_registry import ID_NUMBERS
 from projections.people import PEOPLE, PeopleProjection, person_document
@@ -99,6 +100,8 @@ class ReadModels:
         )
         special[UNDETERMINED_CHILDREN] = self._children_with_a_vietnamese_parent(with_parents, on)
         report["special_cases"] = special
+        # Added with identity cards, after every earlier key.
+        report["cards"] = card_counts(self.views, on)
         return report
 
     def _children_with_a_vietnamese_parent(self, with_parents: dict[str, int], on: date) -> int:

@@ -336,6 +336,7 @@ def test_a_late_threshold_out_of_range_is_bad_input(run: Invoke, store_url: str)
 
 NUMERIC = [
     (("find", "--name", "An"), "--limit", 1, 10000),
+    (("cards", "due", "--by", "2030-01-01"), "--limit", 1, 10000),
     (("projections", "catch-up"), "--batch-size", 1, 100000),
     (("projections", "rebuild"), "--batch-size", 1, 100000),
     (("import", "acts.jsonl"), "--batch", 1, 100000),

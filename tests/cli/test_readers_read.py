@@ -54,12 +54,17 @@ READERS: dict[str, tuple[str, ...]] = {
     "audit verify": ("audit", "verify"),
     "audit log": ("audit", "log"),
     "audit prove": ("audit", "prove", ID),
+    "card show": ("card", "show", ID),
+    "card show --no-catch-up": ("card", "show", ID, "--no-catch-up"),
+    "card show --as-at": ("card", "show", ID, "--as-at", "2020-01-01"),
+    "cards due": ("cards", "due", "--by", "2030-01-01"),
+    "cards due --no-catch-up": ("cards", "due", "--by", "2030-01-01", "--no-catch-up"),
 }
 REFUSING = READERS
 #: The readers that never build a model, even on a store that holds the log.
 NEVER_BUILDING = [
-    name for name in READERS if name not in ("report", "verify", "find")
-]  # those three catch the models up first unless --no-catch-up
+    name for name in READERS if name not in ("report", "verify", "find", "card show", "cards due")
+]  # those catch the models up first unless --no-catch-up
 #: The jobs that build models: they create their tables, never the event schema.
 BUILDERS: dict[str, tuple[str, ...]] = {
     "projections catch-up": ("projections", "catch-up"),
@@ -232,7 +237,7 @@ def test_a_reader_leaves_a_store_that_holds_the_log_as_it_found_it(
     assert database_objects(log_only) == before
 
 
-@pytest.mark.parametrize("command", ["report", "verify", "find"])
+@pytest.mark.parametrize("command", ["report", "verify", "find", "card show", "cards due"])
 def test_no_catch_up_with_a_models_file_that_does_not_exist_creates_none(
     run: Invoke, log_only: str, tmp_path: Path, command: str
 ) -> None:
@@ -243,7 +248,7 @@ def test_no_catch_up_with_a_models_file_that_does_not_exist_creates_none(
     assert not views.exists()
 
 
-@pytest.mark.parametrize("command", ["report", "verify", "find"])
+@pytest.mark.parametrize("command", ["report", "verify", "find", "cards due"])
 def test_no_catch_up_on_an_empty_models_file_answers_as_empty_and_creates_nothing(
     run: Invoke, log_only: str, tmp_path: Path, command: str
 ) -> None:

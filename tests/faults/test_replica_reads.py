@@ -115,7 +115,7 @@ def test_projections_status_shows_the_lag_behind_the_primary_as_well_as_the_repl
         replay(pg_cluster, paused=False)
     assert status.returncode == 0, status.stderr
     models = json.loads(status.stdout)
-    assert set(models) == {"people", "id_numbers", "statistics"}
+    assert set(models) == {"people", "id_numbers", "statistics", "cards"}
     for model in models.values():
         assert model["primary_head"] > model["head"]
         assert model["primary_lag"] > 0

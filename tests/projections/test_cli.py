@@ -93,6 +93,16 @@ def test_report_json_has_the_documented_keys(run) -> None:  # type: ignore[no-un
             "undetermined_without_permanent_residence": 0,
             "undetermined_children_with_a_vietnamese_parent": 0,
         },
+        "cards": {
+            "valid": 0,
+            "expired": 0,
+            "renewal_due": 0,
+            "revoked": 0,
+            "withheld": 0,
+            "citizens_14_and_over_without_valid_card": 1,  # Bình, 25, no card; An is dead
+            "eids_active": 0,
+            "eids_locked": 0,
+        },
     }
 
 
@@ -192,7 +202,7 @@ def test_status_catch_up_rebuild_and_digest(run) -> None:  # type: ignore[no-unt
     assert caught.exit_code == 0
     assert json.loads(caught.stdout)["statistics"] == {"position": head}
     digest = json.loads(run("projections", "digest", "--json").stdout)
-    assert set(digest) == {"people", "id_numbers", "statistics"}
+    assert set(digest) == {"people", "id_numbers", "statistics", "cards"}
     rebuilt = run("projections", "rebuild", "people", "--json")
     assert rebuilt.exit_code == 0, rebuilt.output
     assert json.loads(rebuilt.stdout) == {"people": {"position": head, "rebuilt": True}}

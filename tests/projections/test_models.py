@@ -104,6 +104,16 @@ def test_statistics_follow_the_register_report(register: CivilRegister, clerk: C
             "undetermined_without_permanent_residence": 0,
             "undetermined_children_with_a_vietnamese_parent": 0,
         },
+        "cards": {
+            "valid": 0,
+            "expired": 0,
+            "renewal_due": 0,
+            "revoked": 0,
+            "withheld": 0,
+            "citizens_14_and_over_without_valid_card": 3,  # An, Châu, Hà: none holds a card
+            "eids_active": 0,
+            "eids_locked": 0,
+        },
     }
 
 

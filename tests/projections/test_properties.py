@@ -26,6 +26,8 @@ from projections.queries import ReadModels
 from projections.tables import TRACKING_TABLE
 from projections.views import ViewDatabase
 from tests.conftest import FixedClock
+from tests.projections.card_helpers import recount as recount_cards
+from tests.projections.card_helpers import replayed
 from tests.projections.conftest import Clerk, engine_for
 from tests.projections.residence_helpers import recount
 
@@ -99,6 +101,9 @@ def _recount(engine: Any, register: CivilRegister) -> dict[str, Any]:
         "births_since": sum(1 for r in rows if r["registered_on"] >= "1990-01-01"),
         "by_province": dict(sorted(Counter(r["id_number"][:3] for r in active).items())),
         **recount(register, today_of(SystemClock())),
+        "cards": recount_cards(
+            replayed(register, [r["person_id"] for r in rows]), today_of(SystemClock())
+        ),
     }
 
 
