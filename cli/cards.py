@@ -140,7 +140,8 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json(document)
         else:
-            typer.echo(visible(card_text(document)))
+            # Each line is made visible alone: the line breaks are the layout's own.
+            typer.echo("\n".join(visible(line) for line in card_text(document).splitlines()))
 
     @cards.command("due")
     def due(

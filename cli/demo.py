@@ -159,6 +159,7 @@ def scenario(workdir: Path) -> None:
         "issue-card", an, "--reason", "number_reissued", "--effective", "2024-05-20",
         "--reference", "CC-2024-HN-0107",
     )  # fmt: skip
+    civledger("card", "show", an)
     print("\n# A death, and a renunciation of nationality (which revokes the card).")
     civledger(
         "record-death",

@@ -62,6 +62,8 @@ def test_card_show_answers_the_replayed_record(
         text = run("card", "show", str(person.id))
         assert text.exit_code == 0, text.output
         assert str(person.card_document(today)["status"]).replace("_", " ") in text.stdout
+        assert "<U+" not in text.stdout  # the layout's line breaks are printed as such
+        assert len(text.stdout.splitlines()) >= 2
 
 
 def test_card_show_as_at_replays_the_person_on_that_day(
