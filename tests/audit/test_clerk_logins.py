@@ -9,8 +9,6 @@ database itself; and an act forged through the append function is caught by `aud
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -29,18 +27,6 @@ pytestmark = pytest.mark.postgres
 
 LAN = ("Lê Thị Lan", "UBND phường Ba Đình")
 MINH = ("Trần Văn Minh", "UBND phường Bến Nghé")
-
-
-@pytest.fixture
-def logins(role_cleanup: None, postgres_admin_url: str) -> Iterator[dict[str, str]]:
-    """Fresh login names for this test (roles are the whole server's); dropped afterwards.
-    Ask for it before `postgres_url`, so the database is gone before the roles are dropped."""
-    suffix = secrets.token_hex(4)
-    names = {key: f"{key}_{suffix}" for key in ("lan", "minh", "stranger")}
-    yield names
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        for name in names.values():
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 @pytest.fixture
