@@ -70,6 +70,8 @@ class _Writes(Protocol):
 
     def save_aggregates(self, *aggregates: Any) -> None: ...
 
+    def check_key_fits_log(self) -> None: ...
+
 
 # ------------------------------------------------------------------- enrolment
 
@@ -92,6 +94,7 @@ class ClerkRoster:
         """Record the enrolment, then create the login role and make it a clerk. Returns the
         enrolment and whether it was recorded now (False: it already was, alike)."""
         LoginIsAPlainRoleName.check(login)
+        self._register.check_key_fits_log()
         with store_errors():
             operator, _ = self._logins.session_login()
         recorded = False
@@ -118,6 +121,7 @@ class ClerkRoster:
     def retire(self, login: str) -> Enrolment:
         """Take the login's right to append, then record the retirement."""
         LoginIsAPlainRoleName.check(login)
+        self._register.check_key_fits_log()
         with store_errors():
             operator, _ = self._logins.session_login()
         for _ in range(MAX_ATTEMPTS):
