@@ -179,15 +179,29 @@ class Attestation:
         self._login: tuple[str, bool] | None = None
 
     def check(self, clerking: Clerking) -> None:
+        self.checker()(clerking)
+
+    def checker(self) -> Callable[[Clerking], None]:
+        """The check, with the login's enrolment read once: for the many acts of an import
+        batch (a retirement meanwhile is refused by the database itself)."""
         if self._logins is None:
-            return
+            return _anyone
         if self._login is None:
             with store_errors():
                 self._login = self._logins.session_login()
         login, is_owner = self._login
         if is_owner:
-            return
-        ActsUnderOwnEnrolment.check(login, self._current(login), clerking.clerk, clerking.office)
+            return _anyone
+        current = self._current(login)
+
+        def check(clerking: Clerking) -> None:
+            ActsUnderOwnEnrolment.check(login, current, clerking.clerk, clerking.office)
+
+        return check
+
+
+def _anyone(clerking: Clerking) -> None:
+    """No login to hold the act to (SQLite), or the operator's."""
 
 
 # ------------------------------------------------------------------ attribution

@@ -371,3 +371,36 @@ def test_a_store_written_before_logins_were_stamped_verifies_after_new_stamped_a
     clerks = json.loads(verified.stdout)["clerks"]
     assert clerks["unstamped"] == len(before)
     assert clerks["checked"] == sum(1 for _, login in after if login == logins["lan"])
+
+
+def test_an_import_by_an_enrolled_clerk_rejects_the_rows_naming_someone_else(
+    cli: Invoke, enrolled: dict[str, str], logins: dict[str, str], tmp_path: Path
+) -> None:
+    def row(clerk: tuple[str, str], reference: str, name: str) -> str:
+        return json.dumps(
+            {
+                "kind": "birth", "clerk": clerk[0], "office": clerk[1], "reference": reference,
+                "name": name, "sex": "female", "born": "2003-03-03", "province": "001",
+                "registered_on": "2003-03-10",
+            },
+            ensure_ascii=False,
+        )  # fmt: skip
+
+    source = tmp_path / "acts.jsonl"
+    source.write_text(
+        row(LAN, "KS-2003-1", "Lê Thị Một") + "\n" + row(MINH, "KS-2003-2", "Lê Thị Hai") + "\n",
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.jsonl"
+    result = cli(
+        "import", str(source), "--rejects", str(rejects), "--store", enrolled["lan"], "--json"
+    )
+
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["recorded"] == 1
+    (rejected,) = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert rejected["line"] == 2
+    assert f"login {logins['lan']} is enrolled as clerk {LAN[0]}" in json.dumps(
+        rejected, ensure_ascii=False
+    )
+    assert cli("audit", "verify", "--store", enrolled["owner"]).exit_code == 0
