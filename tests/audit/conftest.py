@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 from typer.testing import CliRunner, Result
 
 from application.register import CivilRegister
@@ -110,15 +108,3 @@ def disable_append_only(url: str) -> None:
         )
     else:
         execute_raw(url, "ALTER TABLE civledger_events DISABLE TRIGGER USER")
-
-
-@pytest.fixture
-def logins(role_cleanup: None, postgres_admin_url: str) -> Iterator[dict[str, str]]:
-    """Fresh login names for this test (roles are the whole server's); dropped afterwards.
-    Ask for it before `postgres_url`, so the database is gone before the roles are dropped."""
-    suffix = secrets.token_hex(4)
-    names = {key: f"{key}_{suffix}" for key in ("lan", "minh", "stranger")}
-    yield names
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        for name in names.values():
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
