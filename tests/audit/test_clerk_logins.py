@@ -404,3 +404,28 @@ def test_an_import_by_an_enrolled_clerk_rejects_the_rows_naming_someone_else(
         rejected, ensure_ascii=False
     )
     assert cli("audit", "verify", "--store", enrolled["owner"]).exit_code == 0
+
+
+def test_an_inclusion_proof_carries_the_login_and_a_changed_login_fails_the_check(
+    cli: Invoke, enrolled: dict[str, str], logins: dict[str, str], tmp_path: Path
+) -> None:
+    code, out, _ = birth_as(cli, enrolled["lan"], LAN, "KS-LAN-1", tmp_path)
+    assert code == 0
+    person = json.loads(out)["person_id"]
+    assert cli("audit", "checkpoint", "--store", enrolled["owner"]).exit_code == 0
+    proved = cli("audit", "prove", person, "--store", enrolled["owner"], "--json")
+    assert proved.exit_code == 0, proved.output
+    proof = json.loads(proved.stdout)
+    assert proof["events"]
+    assert {entry["recorded_by"] for entry in proof["events"]} == {logins["lan"]}
+    good = tmp_path / "proof.json"
+    good.write_text(json.dumps(proof), encoding="utf-8")
+    assert cli("audit", "check-proof", str(good)).exit_code == 0
+
+    forged = tmp_path / "forged.json"
+    forged.write_text(
+        json.dumps(proof).replace(json.dumps(logins["lan"]), json.dumps(logins["minh"])),
+        encoding="utf-8",
+    )
+    checked = cli("audit", "check-proof", str(forged))
+    assert checked.exit_code == 5, checked.output
