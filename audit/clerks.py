@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from application.clerks import Attributor
 from audit.errors import LedgerTampered
 from domain.events import ClerkEvent, RegisterEvent
 from infrastructure.errors import EventsUnreadable, store_errors
 from infrastructure.eventlog import ReadsEvents
+from infrastructure.logins import Attributor
 from infrastructure.mapper import decode_stored
 
 BATCH_SIZE = 1000

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from application.clerks import UNATTRIBUTED, Attribution
 from application.register import HistoryEntry
 from domain.policies import DEFAULT_LATE_AFTER_DAYS, LateRegistration
 from domain.reference import REFERENCE
 from domain.values import visible
+from infrastructure.logins import UNATTRIBUTED, Attribution
 from infrastructure.settings import late_registration
 
 #: A registration recorded more than this many days after its legal date is marked late in

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from application.clerks import UNATTRIBUTED, Attribution, Attributor
 from domain.events import PERSON_TOPICS, PersonEvent
 from domain.values import REGISTER_TIMEZONE
 from infrastructure.eventlog import ReadsEvents
+from infrastructure.logins import UNATTRIBUTED, Attribution, Attributor
 from infrastructure.settings import late_registration
 from projections.source import EventSource
 
