@@ -19,9 +19,11 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from application.acts import MAX_ATTEMPTS, decide
+from application.clerks import Attestation, logins_of
 from application.ports import PossibleDuplicates
 from application.queries import HistoryEntry, RegisterReader
 from domain.aggregate import ActBasis, Aggregate
+from domain.clerks import ClerkEnrolment, Enrolment, enrolment_id
 from domain.commands import (
     ChangeRecord,
     Clerking,
@@ -107,6 +109,7 @@ class CivilRegister(Application[UUID]):
         self.duplicates = duplicates
         self._source: EventLog | None = None
         self._key_fits_log = False  # see `check_key_fits_log`
+        self._attestation: Attestation | None = None
         settings = self.store.environment()
         settings.update(env or {})
         with store_errors(f"store {self.store.redacted()} is unreachable"):
@@ -131,6 +134,8 @@ class CivilRegister(Application[UUID]):
                     if read_only:
                         raise NoEventLog(f"store {self.store.redacted()} holds no civledger log")
                     self.init_schema()
+                elif not read_only:
+                    self._stamp_logins()
         except StoreUnavailable:
             self.factory.close()
             raise
@@ -154,6 +159,13 @@ class CivilRegister(Application[UUID]):
     def init_schema(self) -> None:
         """Create the event table, its indexes and its append-only triggers (idempotent)."""
         self.recorder.create_table()  # type: ignore[attr-defined]
+
+    def _stamp_logins(self) -> None:
+        """A PostgreSQL store written before rows named their login gets the column when its
+        tables' owner opens it to write (docs/adr/008); other logins leave it as it is."""
+        logins = logins_of(self.recorder)
+        if logins is not None and not logins.has_recorded_by() and logins.session_login()[1]:
+            self.init_schema()
 
     # ---------------------------------------------------------------- queries
 
@@ -204,6 +216,7 @@ class CivilRegister(Application[UUID]):
         same person's next version, the same number, the same act) makes the save fail inside
         the store's transaction; the act is then decided again on fresh state."""
         self.check_key_fits_log()
+        self.attestation.check(clerking)
         for _ in range(MAX_ATTEMPTS):
             state = StoreState(self, self.clock.now())
             decision = decide(
@@ -241,6 +254,23 @@ class CivilRegister(Application[UUID]):
         if first:
             self.mapper.to_domain_event(first[0])
         self._key_fits_log = True
+
+    @property
+    def attestation(self) -> Attestation:
+        """Holds each act to the enrolment of the login the store is reached as."""
+        if self._attestation is None:
+            self._attestation = Attestation(self.recorder, self._enrolment_of)
+
+        return self._attestation
+
+    def _enrolment_of(self, login: str) -> Enrolment | None:
+        found = self.on_store.get(ClerkEnrolment, enrolment_id(login))
+        return found.current if found is not None else None
+
+    def save_aggregates(self, *aggregates: Aggregate) -> None:
+        """Save aggregates decided outside `execute` (a clerk's enrolment) in one transaction;
+        an `IntegrityError` (a concurrent writer won) passes through."""
+        self._save(*aggregates)
 
     # ------------------------------------------------------------ store access
 

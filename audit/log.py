@@ -63,8 +63,8 @@ BATCH_SIZE = 1000
 #: Key of the PostgreSQL advisory lock that serialises appends to the Merkle log.
 LOCK_KEY = 0x6369766C65646772  # "civledgr"
 
-#: (position, originator id, version, topic, state as stored)
-EventRow = tuple[int, UUID, int, str, bytes]
+#: (position, originator id, version, topic, state as stored, login that appended it)
+EventRow = tuple[int, UUID, int, str, bytes, str | None]
 
 
 class Cursor(Protocol):
@@ -124,6 +124,10 @@ class _Backend(ABC):
     @abstractmethod
     def events_after(self, cur: Cursor, position: int, limit: int) -> list[EventRow]: ...
 
+    def logins_at(self, cur: Cursor, positions: Sequence[int]) -> dict[int, str | None]:
+        """The login stamped on each row at `positions` (none on SQLite)."""
+        return {}
+
     def create_statements(self) -> list[str]:
         """The log's tables and their append-only triggers (idempotent)."""
         return [
@@ -171,7 +175,7 @@ class _SQLite(_Backend):
             (position, limit),
         )
         return [
-            (row[0], _uuid(row[1], row[0]), row[2], row[3], as_stored(row[4]))
+            (row[0], _uuid(row[1], row[0]), row[2], row[3], as_stored(row[4]), None)
             for row in cur.fetchall()
         ]
 
@@ -216,14 +220,41 @@ class _Postgres(_Backend):
                 cur.execute("SELECT has_schema_privilege(%s, 'CREATE')", (self.schema,))
             return bool(cur.fetchone()[0])
 
+    _stamped = False
+
+    def stamped(self, cur: Cursor) -> bool:
+        """Whether the event table names each row's login (`recorded_by`, docs/adr/008).
+        Asked again until it does: the column may be added while a long job runs."""
+        if not self._stamped:
+            cur.execute(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s AND column_name = 'recorded_by')",
+                (self.schema, self.events_table),
+            )
+            self._stamped = bool(cur.fetchone()[0])
+        return self._stamped
+
     def events_after(self, cur: Cursor, position: int, limit: int) -> list[EventRow]:
+        login = "recorded_by" if self.stamped(cur) else "NULL"
         cur.execute(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
+            f"SELECT notification_id, originator_id, originator_version, topic, state, {login} "
             f"FROM {self.table(self.events_table)} WHERE notification_id > %s "
             "ORDER BY notification_id LIMIT %s",
             (position, limit),
         )
-        return [(row[0], row[1], row[2], row[3], as_stored(row[4])) for row in cur.fetchall()]
+        return [
+            (row[0], row[1], row[2], row[3], as_stored(row[4]), row[5]) for row in cur.fetchall()
+        ]
+
+    def logins_at(self, cur: Cursor, positions: Sequence[int]) -> dict[int, str | None]:
+        if not positions or not self.stamped(cur):
+            return {}
+        cur.execute(
+            f"SELECT notification_id, recorded_by FROM {self.table(self.events_table)} "
+            "WHERE notification_id = ANY(%s)",
+            (list(positions),),
+        )
+        return {int(row[0]): row[1] for row in cur.fetchall()}
 
 
 def _backend(log: ReadsEvents) -> _Backend:
@@ -399,6 +430,7 @@ class MerkleLogProjection:
                     rule="ProofNeedsCheckpoint",
                 )
             logged = self._leaves_at(cur, [n.id for n in notifications])
+            logins = self.backend.logins_at(cur, [n.id for n in notifications])
             wanted: list[tuple[EventLeaf, int, list[tuple[int, int]]]] = []
             pending: list[int] = []
             for n in notifications:
@@ -408,6 +440,7 @@ class MerkleLogProjection:
                     n.originator_version,
                     n.topic,
                     as_stored(n.state),
+                    logins.get(n.id),
                 )
                 found = logged.get(n.id)
                 if found is None or found[0] >= latest.size:

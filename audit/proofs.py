@@ -20,8 +20,11 @@ from audit.errors import LedgerTampered
 from audit.merkle import HASH_SIZE, ProofError, leaf_hash, verify_consistency, verify_inclusion
 from domain.errors import InvalidInput
 
-#: The first byte of every leaf: the version of the leaf encoding.
+#: The first byte of every leaf: the version of the leaf encoding (docs/adr/008). Version 1
+#: is a row with no login stamped (SQLite, or appended before logins were stamped); version 2
+#: adds the login that appended the row.
 LEAF_FORMAT = 1
+LEAF_FORMAT_WITH_LOGIN = 2
 INCLUSION_FORMAT = "civledger/inclusion-proof/v1"
 CONSISTENCY_FORMAT = "civledger/consistency-proof/v1"
 
@@ -43,8 +46,10 @@ def unb64(text: object, what: str) -> bytes:
 class EventLeaf:
     """The canonical record of one stored event, as a Merkle leaf.
 
-    Encoding (big-endian): 0x01 | position u64 | originator id (16 bytes) | version u64 |
-    topic length u16 | topic (UTF-8) | SHA-256 of the state bytes as stored (32 bytes).
+    Encoding (big-endian): format u8 | position u64 | originator id (16 bytes) | version u64 |
+    topic length u16 | topic (UTF-8) | SHA-256 of the state bytes as stored (32 bytes); format
+    2 then adds: login length u16 | login (UTF-8). A row without a login is format 1, byte for
+    byte as before logins were stamped.
     """
 
     position: int
@@ -52,19 +57,32 @@ class EventLeaf:
     version: int
     topic: str
     state_sha256: bytes
+    #: The login that appended the row, as the database stamped it; None: none stamped.
+    recorded_by: str | None = None
 
     @classmethod
     def of_stored(
-        cls, position: int, originator_id: UUID, version: int, topic: str, state: bytes
+        cls,
+        position: int,
+        originator_id: UUID,
+        version: int,
+        topic: str,
+        state: bytes,
+        recorded_by: str | None = None,
     ) -> EventLeaf:
-        return cls(position, originator_id, version, topic, hashlib.sha256(state).digest())
+        digest = hashlib.sha256(state).digest()
+        return cls(position, originator_id, version, topic, digest, recorded_by)
+
+    @property
+    def format(self) -> int:
+        return LEAF_FORMAT if self.recorded_by is None else LEAF_FORMAT_WITH_LOGIN
 
     def encode(self) -> bytes:
         topic = self.topic.encode("utf-8")
-        return (
+        encoded = (
             struct.pack(
                 ">BQ16sQH",
-                LEAF_FORMAT,
+                self.format,
                 self.position,
                 self.originator_id.bytes,
                 self.version,
@@ -73,6 +91,10 @@ class EventLeaf:
             + topic
             + self.state_sha256
         )
+        if self.recorded_by is not None:
+            login = self.recorded_by.encode("utf-8")
+            encoded += struct.pack(">H", len(login)) + login
+        return encoded
 
     def hash(self) -> bytes:
         return leaf_hash(self.encode())
@@ -84,6 +106,7 @@ class EventLeaf:
             "version": self.version,
             "topic": self.topic,
             "state_sha256": self.state_sha256.hex(),
+            **({} if self.recorded_by is None else {"recorded_by": self.recorded_by}),
         }
 
     @classmethod
@@ -96,6 +119,7 @@ class EventLeaf:
                 version=_int(doc["version"], "version"),
                 topic=str(doc["topic"]),
                 state_sha256=digest,
+                recorded_by=None if doc.get("recorded_by") is None else str(doc["recorded_by"]),
             )
         except KeyError as missing:
             raise InvalidInput(f"a proof entry lacks {missing}") from None

@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from cli import clerks
 from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, open_register
 from domain.errors import InvalidInput
 from infrastructure.store_url import store_from_env
@@ -14,6 +15,7 @@ from infrastructure.store_url import store_from_env
 def register(app: typer.Typer) -> None:
     admin = typer.Typer(name="admin", help="Administration of the store.", no_args_is_help=True)
     app.add_typer(admin, name="admin")
+    clerks.register(admin)
 
     @admin.command("roles")
     def roles(store: StoreOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> None:

@@ -97,15 +97,22 @@ def register(app: typer.Typer) -> None:
         trusted = None
         if checkpoint is not None:
             trusted = Checkpoint.from_document(read_json(checkpoint, "checkpoint file"))
+        from audit.clerks import check_clerks
         from cli.progress import ProgressBar
 
         bar = ProgressBar("verifying", sys.stderr.isatty() and not json_out)
+        log = open_existing(store)
         try:
-            result = MerkleLogProjection(open_existing(store)).verify(trusted, progress=bar)
+            result = MerkleLogProjection(log).verify(trusted, progress=bar)
+        finally:
+            bar.close()
+        bar = ProgressBar("checking clerks", sys.stderr.isatty() and not json_out)
+        try:
+            clerks = check_clerks(log, result.events, progress=bar)
         finally:
             bar.close()
         if json_out:
-            emit_json(result.document())
+            emit_json({**result.document(), "clerks": clerks.document()})
             return
         matches = "matches" if result.events == 1 else "match"
         lines = [f"verified: {counted(result.events, 'event')} {matches} the Merkle log"]
@@ -118,6 +125,7 @@ def register(app: typer.Typer) -> None:
         lines.append(f"  stored checkpoints checked: {result.checkpoints_checked}")
         if result.trusted is not None:
             lines.append(f"  the log extends your checkpoint of size {result.trusted.size}")
+        lines += clerks.lines()
         typer.echo("\n".join(lines))
 
     @audit.command("prove")

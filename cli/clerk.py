@@ -7,6 +7,7 @@ from typing import Annotated, Any, get_args
 
 import typer
 
+from application.clerks import attributed
 from application.queries import RegisterReader
 from application.register import ActOutcome
 from application.residence_queries import ResidenceReader
@@ -376,8 +377,10 @@ def register(app: typer.Typer) -> None:
         debug: DebugOpt = False,
     ) -> None:
         """List a person's events, oldest first, with positions in the global log."""
-        entries = open_reader(store, events_from).history(parse_person_ref(id))
+        reader = open_reader(store, events_from)
+        entries = reader.history(parse_person_ref(id))
+        attributions = attributed(reader, entries)
         if json_out:
-            emit_json(history_document(entries))
+            emit_json(history_document(entries, attributions))
         else:
-            typer.echo(history_text(entries))
+            typer.echo(history_text(entries, attributions))

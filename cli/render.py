@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from application.register import HistoryEntry
 from domain.policies import DEFAULT_LATE_AFTER_DAYS, LateRegistration
 from domain.reference import REFERENCE
 from domain.values import visible
+from infrastructure.logins import UNATTRIBUTED, Attribution
 from infrastructure.settings import late_registration
 
 #: A registration recorded more than this many days after its legal date is marked late in
@@ -59,8 +61,11 @@ def is_late(entry: HistoryEntry, policy: LateRegistration | None = None) -> bool
     return (policy or late_registration()).is_late_act(entry.event)
 
 
-def history_document(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
+def history_document(
+    entries: list[HistoryEntry], attributions: Sequence[Attribution] = ()
+) -> list[dict[str, Any]]:
     policy = late_registration()
+    proven = list(attributions) or [UNATTRIBUTED] * len(entries)
     return [
         {
             "position": entry.position,
@@ -72,16 +77,20 @@ def history_document(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
             "reference": entry.event.reference,
             "data": entry.event.data(),
             "late": is_late(entry, policy),
+            **attribution.document(),
         }
-        for entry in entries
+        for entry, attribution in zip(entries, proven, strict=True)
     ]
 
 
-def history_text(entries: list[HistoryEntry]) -> str:
+def history_text(entries: list[HistoryEntry], attributions: Sequence[Attribution] = ()) -> str:
     lines = []
-    for item in history_document(entries):
+    for item in history_document(entries, attributions):
         data = ", ".join(f"{k}={v}" for k, v in item["data"].items() if v is not None)
         late = "  LATE" if item["late"] else ""
+        if item["recorded_by"] is not None:
+            proven = "verified" if item["verified"] else "NOT verified"
+            late += f"  by login {item['recorded_by']}, {proven}"
         lines.append(
             visible(
                 f"#{item['position']:<6} {item['occurred_on']}  {item['type']:<22} "

@@ -426,3 +426,37 @@ ALL_EVENTS: tuple[type[RegisterEvent], ...] = (
 EVENTS_BY_TOPIC: dict[str, type[RegisterEvent]] = {cls.TOPIC: cls for cls in ALL_EVENTS}
 PERSON_TOPICS: tuple[str, ...] = tuple(cls.TOPIC for cls in PERSON_EVENTS)
 HOUSEHOLD_TOPICS: tuple[str, ...] = tuple(cls.TOPIC for cls in HOUSEHOLD_EVENTS)
+
+
+# ------------------------------------------------------------------------ clerks
+# A clerk's enrolment is its own stream (aggregate `domain.clerks.ClerkEnrolment`, one per
+# database login), not an act of the civil register: see docs/events.md, "Clerks".
+
+
+class ClerkEvent(RegisterEvent):
+    """An event in the enrolment of one database login as a clerk. The envelope's `clerk` is
+    the login of the operator who recorded it, its `office` the enrolment's office."""
+
+
+class ClerkEnrolled(ClerkEvent):
+    """A database login was enrolled as a clerk of an office, from `occurred_on`."""
+
+    TOPIC = "civledger.clerk.ClerkEnrolled"
+
+    login: str
+    name: str
+    enrolled_by: str
+
+
+class ClerkRetired(ClerkEvent):
+    """The login's enrolment ended on `occurred_on`; it may no longer append."""
+
+    TOPIC = "civledger.clerk.ClerkRetired"
+
+    login: str
+    retired_by: str
+
+
+CLERK_EVENTS: tuple[type[ClerkEvent], ...] = (ClerkEnrolled, ClerkRetired)
+CLERK_TOPICS: tuple[str, ...] = tuple(cls.TOPIC for cls in CLERK_EVENTS)
+EVENTS_BY_TOPIC.update({cls.TOPIC: cls for cls in CLERK_EVENTS})

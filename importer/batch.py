@@ -227,11 +227,13 @@ class Batch:
 
     def decide_all(self) -> None:
         """Decide every row in file order, each seeing the rows before it."""
+        attest = self.importer.clerks_check()
         for row in self.rows:
             self.line = row.line
             self._touched = []
             self._first_draw = True
             try:
+                attest(row.clerking)
                 decision = decide(row.act, row.clerking, self, digest=row.digest)
             except CivledgerError as error:
                 self._undo()

@@ -25,6 +25,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 
 from application.acts import MAX_ATTEMPTS
+from domain.commands import Clerking
 from domain.errors import InvalidInput
 from domain.events import RegisterEvent
 from domain.values import Clock
@@ -116,6 +117,13 @@ class BulkImporter:
         self.serials = Serials()
         #: The batch in flight's aggregates (full histories), read before the store.
         self.overlay: dict[UUID, list[RegisterEvent]] = {}
+
+    def clerks_check(self) -> Callable[[Clerking], None]:
+        """Holds each row to the enrolment of the login the store is reached as (as a
+        clerk's act is held); the operator's rows name whom they name."""
+        if self.register is None:
+            return lambda clerking: None
+        return self.register.attestation.checker()
 
     def _claimed(self, claim_ids: list[UUID]) -> list[UUID]:
         """Which of these number claims the store (or the batch in flight) already holds."""

@@ -32,6 +32,8 @@ APPEND_ONLY_MESSAGE = "civledger: the event log is append-only"
 #: Roles made by `civledger admin roles`: clerks read and append, auditors only read.
 CLERK_ROLE = "civledger_clerk"
 AUDITOR_ROLE = "civledger_auditor"
+#: The column that names the login that appended a row (docs/adr/008).
+RECORDED_BY = "recorded_by"
 
 
 class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
@@ -52,6 +54,7 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
         ]
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
+        self._add_recorded_by(schema, table)
         self._add_definer_append(schema, table)
 
     # ------------------------------------------------------------ append route
@@ -80,8 +83,8 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
                 "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
                 "NOTIFY {channel}; "
                 "RETURN QUERY INSERT INTO {schema}.{table} AS t "
-                "(originator_id, originator_version, topic, state) "
-                "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                "(originator_id, originator_version, topic, state, recorded_by) "
+                "SELECT e.originator_id, e.originator_version, e.topic, e.state, session_user "
                 "FROM unnest(events) AS e RETURNING t.notification_id; "
                 "END $BODY$"
             ).format(
@@ -100,6 +103,100 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_append_via_definer = SQL(
             "SELECT notification_id FROM {schema}.{function}(%s::{schema}.{event_type}[])"
         ).format(schema=schema, function=function, event_type=event_type)
+
+    # ------------------------------------------------------------ recorded_by
+    # Every row names the login that appended it (`session_user`), set by the database: the
+    # column's default, and the append function, which a SECURITY DEFINER call does not change
+    # (`current_user` is the definer there, `session_user` is still the clerk's login). Rows
+    # appended before the column existed keep NULL: adding it without a default first leaves
+    # them as they were, so their Merkle leaves do not change (docs/adr/008).
+
+    def _add_recorded_by(self, schema: Identifier, table: Identifier) -> None:
+        self.sql_create_statements += [
+            SQL("ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS {column} text").format(
+                schema=schema, table=table, column=Identifier(RECORDED_BY)
+            ),
+            SQL(
+                "ALTER TABLE {schema}.{table} ALTER COLUMN {column} SET DEFAULT session_user"
+            ).format(schema=schema, table=table, column=Identifier(RECORDED_BY)),
+        ]
+
+    def has_recorded_by(self) -> bool:
+        """Whether the event table has the `recorded_by` column (a store written before it
+        gets it from `civledger init`, or from the tables' owner's next write)."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            c.execute(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s AND column_name = %s)",
+                (self.datastore.schema, self.events_table_name, RECORDED_BY),
+            )
+            row = c.fetchone()
+        return bool(row and row[0])
+
+    def session_login(self) -> tuple[str, bool]:
+        """The login this store is reached as, and whether it owns the event table."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            c.execute(
+                "SELECT session_user::text, COALESCE((SELECT tableowner::text FROM pg_tables "
+                "WHERE schemaname = %s AND tablename = %s) = session_user::text, false)",
+                (self.datastore.schema, self.events_table_name),
+            )
+            row = c.fetchone()
+        return (str(row[0]), bool(row[1])) if row else ("", False)
+
+    def table_owner(self) -> str | None:
+        """The login that owns the event table: the operator."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            c.execute(
+                "SELECT tableowner::text FROM pg_tables WHERE schemaname = %s AND tablename = %s",
+                (self.datastore.schema, self.events_table_name),
+            )
+            row = c.fetchone()
+        return str(row[0]) if row else None
+
+    def recorded_by_at(self, positions: Sequence[int]) -> dict[int, str | None]:
+        """The login that appended each row at `positions` (None: appended before logins were
+        stamped). Positions not in the log are left out."""
+        if not positions or not self.has_recorded_by():
+            return {}
+        statement = SQL(
+            "SELECT notification_id, {column} FROM {schema}.{table} WHERE notification_id = ANY(%s)"
+        ).format(
+            column=Identifier(RECORDED_BY),
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            c.execute(statement, (list(positions),))
+            return {int(row[0]): row[1] for row in c.fetchall()}
+
+    def enrol_login(self, login: str) -> None:
+        """Create `login` (if it is not there) as a login role, member of civledger_clerk:
+        it may then read and append through the append function, nothing else. Its password
+        or other authentication is the server's business (docs/security.md)."""
+        role = Identifier(login)
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL(
+                    "DO $$ BEGIN CREATE ROLE {role} LOGIN; "
+                    "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+                ).format(role=role)
+            )
+            curs.execute(
+                SQL("GRANT {clerk} TO {role}").format(clerk=Identifier(CLERK_ROLE), role=role)
+            )
+
+    def retire_login(self, login: str) -> None:
+        """Take civledger_clerk from `login`: the append function is no longer its to call."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("SELECT 1 FROM pg_roles WHERE rolname = %s"), (login,))
+            if curs.fetchone() is None:
+                return
+            curs.execute(
+                SQL("REVOKE {clerk} FROM {role}").format(
+                    clerk=Identifier(CLERK_ROLE), role=Identifier(login)
+                )
+            )
 
     def _uses_definer(self) -> bool:
         if self.append_route == "auto":

@@ -15,6 +15,7 @@ from typing import Any, cast
 from domain.events import PERSON_TOPICS, PersonEvent
 from domain.values import REGISTER_TIMEZONE
 from infrastructure.eventlog import ReadsEvents
+from infrastructure.logins import UNATTRIBUTED, Attribution, Attributor
 from infrastructure.settings import late_registration
 from projections.source import EventSource
 
@@ -27,6 +28,8 @@ class AuditEntry:
     position: int
     event: PersonEvent
     late: bool
+    #: The login that appended the event and whether it was theirs to record.
+    attribution: Attribution = UNATTRIBUTED
 
     def document(self) -> dict[str, Any]:
         event = self.event
@@ -41,6 +44,7 @@ class AuditEntry:
             "office": event.office,
             "reference": event.reference,
             "late": self.late,
+            **self.attribution.document(),
         }
 
 
@@ -54,12 +58,14 @@ def clerk_activity(
     """Every person event up to the head of the log, oldest first; only those recorded by
     `clerk`, at `office`, on or after `since` (civil date of the record time) when given."""
     source = log if isinstance(log, EventSource) else EventSource(log)
+    attributor = Attributor(source.log)
     policy = late_registration()
     entries: list[AuditEntry] = []
     head = source.head()
     position = 0
     while position < head:
         batch = source.read(position, batch_size, head, PERSON_TOPICS)
+        logins = attributor.recorded_by([n.id for n in batch])
         for at, decoded in source.decode(batch):
             event = cast(PersonEvent, decoded)
             if clerk is not None and event.clerk != clerk:
@@ -68,7 +74,8 @@ def clerk_activity(
                 continue
             if since is not None and event.recorded_at.astimezone(REGISTER_TIMEZONE).date() < since:
                 continue
-            entries.append(AuditEntry(at, event, policy.is_late_act(event)))
+            attribution = attributor.of(at, event, logins.get(at))
+            entries.append(AuditEntry(at, event, policy.is_late_act(event), attribution))
         if len(batch) < batch_size:
             break
         position = batch[-1].id

@@ -140,3 +140,15 @@ def store_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
+
+
+@pytest.fixture
+def logins(role_cleanup: None, postgres_admin_url: str) -> Iterator[dict[str, str]]:
+    """Fresh login names for this test (roles are the whole server's); dropped afterwards.
+    Ask for it before `postgres_url`, so the database is gone before the roles are dropped."""
+    suffix = secrets.token_hex(4)
+    names = {key: f"{key}_{suffix}" for key in ("lan", "minh", "stranger")}
+    yield names
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        for name in names.values():
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))

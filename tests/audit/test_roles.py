@@ -9,8 +9,7 @@ import pytest
 
 from application.register import CivilRegister
 from audit.log import MerkleLogProjection
-from domain.errors import InvalidInput
-from infrastructure.errors import StoreUnavailable
+from domain.errors import InvalidInput, RuleBroken
 from infrastructure.store_url import StoreURL
 from tests.audit.conftest import Invoke, birth, register_people
 from tests.conftest import FixedClock
@@ -42,8 +41,12 @@ def _refused(url: str, statement: str) -> None:
         conn.execute(statement.encode())
 
 
-def test_the_clerk_registers_a_birth_through_the_register(roles: str, clock: FixedClock) -> None:
-    register = CivilRegister(as_role(roles, "civledger_clerk"), clock=clock)
+def test_an_enrolled_clerk_registers_a_birth_through_the_register(
+    logins: dict[str, str], roles: str, cli: Invoke, clock: FixedClock
+) -> None:
+    enrol = ("admin", "clerk", "enrol", logins["lan"], "--name", "Lê Thị Lan")
+    assert cli(*enrol, "--office", "HN-BADINH", "--store", roles).exit_code == 0
+    register = CivilRegister(as_role(roles, logins["lan"]), clock=clock)
     act, basis = birth("Phạm Thị Hoa", "2001-02-03", "KS-CLERK", sex="female")
     outcome = register.register_birth(act, basis)
     assert outcome.person.id_number is not None
@@ -51,9 +54,19 @@ def test_the_clerk_registers_a_birth_through_the_register(roles: str, clock: Fix
     register.close()
 
 
-def test_the_clerk_registers_a_birth_from_the_command_line(
-    cli: Invoke, roles: str, tmp_path: Path
+def test_the_group_role_is_not_a_clerk_and_records_nothing(roles: str, clock: FixedClock) -> None:
+    register = CivilRegister(as_role(roles, "civledger_clerk"), clock=clock)
+    act, basis = birth("Phạm Thị Hoa", "2001-02-03", "KS-CLERK", sex="female")
+    with pytest.raises(RuleBroken, match="login civledger_clerk is not enrolled"):
+        register.register_birth(act, basis)
+    register.close()
+
+
+def test_an_enrolled_clerk_registers_a_birth_from_the_command_line(
+    logins: dict[str, str], cli: Invoke, roles: str, tmp_path: Path
 ) -> None:
+    enrol = ("admin", "clerk", "enrol", logins["lan"], "--name", "Lê Thị Lan")
+    assert cli(*enrol, "--office", "HN-BADINH", "--store", roles).exit_code == 0
     result = cli(
         "register-birth",
         "--name",
@@ -67,7 +80,7 @@ def test_the_clerk_registers_a_birth_from_the_command_line(
         "--reference",
         "KS-CLI",
         "--store",
-        as_role(roles, "civledger_clerk"),
+        as_role(roles, logins["lan"]),
         "--views",
         f"sqlite:///{tmp_path / 'clerk-views.sqlite'}",
     )
@@ -103,7 +116,7 @@ def test_the_auditor_cannot_write(roles: str, clock: FixedClock) -> None:
     _refused(auditor, "INSERT INTO civledger_merkle_checkpoints VALUES (99, '', 'now')")
     register = CivilRegister(auditor, clock=clock)
     act, basis = birth("Đỗ Văn Tư", "1980-01-01", "KS-AUDITOR")
-    with pytest.raises(StoreUnavailable, match="permission denied"):
+    with pytest.raises(RuleBroken, match="login civledger_auditor is not enrolled"):
         register.register_birth(act, basis)
     register.close()
 
@@ -130,14 +143,19 @@ def test_roles_need_postgresql(cli: Invoke, sqlite_url: str) -> None:
     assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()  # nothing written
 
 
-def test_the_merkle_log_of_clerk_appended_events_verifies(roles: str, clock: FixedClock) -> None:
-    register = CivilRegister(as_role(roles, "civledger_clerk"), clock=clock)
+def test_the_merkle_log_of_clerk_appended_events_verifies(
+    logins: dict[str, str], roles: str, cli: Invoke, clock: FixedClock
+) -> None:
+    enrol = ("admin", "clerk", "enrol", logins["lan"], "--name", "Lê Thị Lan")
+    assert cli(*enrol, "--office", "HN-BADINH", "--store", roles).exit_code == 0
+    register = CivilRegister(as_role(roles, logins["lan"]), clock=clock)
     register_people(register, 2, prefix="KS-BY-CLERK")
     register.close()
     owner = CivilRegister(roles, clock=clock)
     projection = MerkleLogProjection(owner)
-    assert projection.checkpoint().checkpoint.size == 16
-    assert projection.verify().events == 16
+    # 8 events of the owner's two births, 1 enrolment, 8 of the clerk's two births
+    assert projection.checkpoint().checkpoint.size == 17
+    assert projection.verify().events == 17
     owner.close()
 
 

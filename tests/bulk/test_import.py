@@ -339,10 +339,12 @@ def test_rows_may_name_people_by_id_number_or_uuid_as_a_clerk_does(
 
 @pytest.mark.postgres
 def test_a_role_that_may_not_lock_the_log_imports_through_the_definer_function(
-    role_cleanup: None, postgres_url: str, tmp_path: Path
+    logins: dict[str, str], postgres_url: str, tmp_path: Path
 ) -> None:
     assert run("admin", "roles", "--store", postgres_url).exit_code == 0
-    as_clerk = postgres_url.replace("postgresql://postgres", "postgresql://civledger_clerk", 1)
+    enrol = ("admin", "clerk", "enrol", logins["lan"], "--name", CLERK["clerk"])
+    assert run(*enrol, "--office", CLERK["office"], "--store", postgres_url).exit_code == 0
+    as_clerk = postgres_url.replace("postgresql://postgres", f"postgresql://{logins['lan']}", 1)
     source = mixed_file(tmp_path / "acts.jsonl")
 
     first = run("import", str(source), "--store", as_clerk, "--json")
