@@ -26,6 +26,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from cli import admin, audit, bulk, clerk, projections, residence
+from cli import service as service_commands
 from cli.errors import exit_code_of
 from cli.main import INTERRUPTED, TERMINATED, before_command
 from cli.options import use_clerk_commands
@@ -250,6 +251,7 @@ admin.register(app)
 bulk.register(app)
 projections.register(app)
 residence.register(app)
+service_commands.register(app)
 use_clerk_commands(app)
 
 
