@@ -70,18 +70,9 @@ class Server:
         for name in ("CIVLEDGER_VIEWS", "CIVLEDGER_EVENTS_FROM"):
             env.pop(name, None)
         self._log = log_path.open("ab")
+        command = [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cli.main",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(workers),
-                *extra,
-            ],  # fmt: skip
+            [*command, "--workers", str(workers), *extra],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
