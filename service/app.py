@@ -33,9 +33,16 @@ from domain.partners import (
     verification_answer,
 )
 from domain.values import IdNumber, clean_text
-from infrastructure.access_log import PAGE_MAX, AccessEntry, AccessLogStore, GroupCommitLog, utc_now
+from infrastructure.access_log import (
+    PAGE_MAX,
+    AccessEntry,
+    AccessLogStore,
+    AsyncGroupCommitLog,
+    GroupCommitLog,
+    utc_now,
+)
 from infrastructure.store_url import StoreURL
-from service.errors import HANDLERS, Guard, Refused, problem_responses
+from service.errors import HANDLERS, Guard, Refused, log, problem_responses
 from service.models import (
     AccessLogPage,
     FieldError,
@@ -78,7 +85,8 @@ class ServiceSettings:
 
 
 class Service:
-    """What one worker holds: the answers, the partners' keys and the access log's writer."""
+    """What one worker holds: the answers, the partners' keys and the access log's writer
+    (on the event loop for PostgreSQL, a thread for SQLite). Made inside the running loop."""
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
@@ -87,14 +95,25 @@ class Service:
             StoreURL.parse(settings.events), StoreURL.parse(settings.views)
         )
         self.keys = PartnerKeys(self.store, settings.workers)
-        self.log = GroupCommitLog(self.store)
+        self._thread_log = GroupCommitLog(self.store) if self.store.is_sqlite else None
+        self._loop_log = None if self.store.is_sqlite else AsyncGroupCommitLog(self.store)
 
     async def record(self, entry: AccessEntry) -> None:
         """Wait until the entry is committed (raises if it could not be)."""
-        await asyncio.wrap_future(self.log.submit(entry))
+        if self._loop_log is not None:
+            await self._loop_log.append(entry)
+        elif self._thread_log is not None:
+            await asyncio.wrap_future(self._thread_log.submit(entry))
 
-    def close(self) -> None:
-        self.log.close()
+    async def close(self) -> None:
+        if self._loop_log is not None:
+            await self._loop_log.close()
+        await run_in_threadpool(self._close_blocking)
+
+    def _close_blocking(self) -> None:
+        if self._thread_log is not None:
+            self._thread_log.close()
+        self.keys.close()
         self.answers.close()
 
 
@@ -115,8 +134,10 @@ async def partner(
     """The calling partner's policy: 401 for no, an unknown or a revoked key (one answer for
     all three), 429 over its rate."""
     service = _service(request)
-    if service.keys.stale():
+    if service.keys.claim_refresh():
         await run_in_threadpool(service.keys.refresh)
+    if not service.keys.loaded():
+        raise Refused(503, "the partners cannot be read now; try again later")
     policy = service.keys.authenticate(credentials.credentials if credentials else None)
     if policy is None:
         raise Refused(401, "a valid partner key is required", {"WWW-Authenticate": "Bearer"})
@@ -365,9 +386,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         service = Service(settings)
         app.state.service = service
         try:
+            await run_in_threadpool(service.keys.refresh)
+        except Exception as error:  # the first request tries again; /readyz tells
+            log.warning("partners not loaded at start: %s", type(error).__name__)
+        try:
             yield
         finally:
-            await run_in_threadpool(service.close)
+            await service.close()
 
     app = FastAPI(
         title="civledger verification service",

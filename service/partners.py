@@ -1,9 +1,11 @@
 """Who is calling: partner keys checked against the store's partners, and each partner's rate.
 
 Every worker keeps the partners' key hashes in memory and reloads them when they are older than
-`REFRESH_SECONDS`, so a key revoked or rotated with `civledger admin partner` is refused by every
-worker within a second. A presented key is hashed and its hash compared in constant time with
-the one on record; an unknown key and a revoked key get the same answer.
+`REFRESH_SECONDS` (one request at a time does it; the others go on with the keys loaded), so a
+key revoked or rotated with `civledger admin partner` is refused by every worker within a
+second, and a new key is accepted within a second. A presented key is hashed and its hash
+compared in constant time with the one on record; an unknown key and a revoked key get the
+same answer.
 """
 
 from __future__ import annotations
@@ -53,20 +55,49 @@ class PartnerKeys:
         self._by_hash: dict[str, Partner] = {}
         self._loaded = float("-inf")
         self._buckets: dict[str, TokenBucket] = {}
+        self._refreshing = False
+        #: The connection partners are read on (made on first use, remade after a failure).
+        self._store: AccessLogStore | None = None
 
     def stale(self) -> bool:
         return time.monotonic() - self._loaded > REFRESH_SECONDS
 
-    def refresh(self) -> None:
-        """Read the partners again (blocking: call it off the event loop)."""
-        log = AccessLogStore.open(self.store)
-        try:
-            partners = log.partners()
-        finally:
-            log.close()
+    def loaded(self) -> bool:
+        """Whether the partners were ever read (before that, no key can be judged)."""
+        return self._loaded != float("-inf")
+
+    def claim_refresh(self) -> bool:
+        """Whether the caller should reload the partners now: they are stale and no one else
+        is reloading them (one reload at a time; other requests use what is loaded)."""
         with self._lock:
-            self._by_hash = {p.key_hash: p for p in partners if p.active}
-            self._loaded = time.monotonic()
+            if self._refreshing or not self.stale():
+                return False
+            self._refreshing = True
+            return True
+
+    def refresh(self) -> None:
+        """Read the partners again (blocking: call it off the event loop). A failure leaves
+        the keys as they were and is raised; the next request tries again."""
+        try:
+            if self._store is None:
+                self._store = AccessLogStore.open(self.store)
+            try:
+                partners = self._store.partners()
+            except Exception:
+                self._store.close()
+                self._store = None
+                raise
+            with self._lock:
+                self._by_hash = {p.key_hash: p for p in partners if p.active}
+                self._loaded = time.monotonic()
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def authenticate(self, key: str | None) -> PartnerPolicy | None:
         """The policy of the partner whose active key this is, else None."""

@@ -157,10 +157,20 @@ class RegisterAnswers:
             positions = self._views().positions()
         return any(positions.get(name, 0) < head for name in MODELS)
 
+    def _built(self, views: ViewDatabase) -> bool:
+        """Whether both models' tables are there. Once seen they stay (a rebuild swaps new
+        tables in under the same names), so the answer is kept per connection."""
+        if getattr(self._local, "built", None) is views:
+            return True
+        built = views.has_table(PEOPLE.physical()) and views.has_table(ID_NUMBERS.physical())
+        if built:
+            self._local.built = views
+        return built
+
     def _stored(self, number: IdNumber) -> Found | None:
         views = self._views()
         with self._reading():
-            if not (views.has_table(PEOPLE.physical()) and views.has_table(ID_NUMBERS.physical())):
+            if not self._built(views):
                 return None
             rows = views.query(
                 f"SELECT n.status, {', '.join('p.' + c for c in PEOPLE.columns)} "
