@@ -75,3 +75,13 @@ faults: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# The verification service against a bare ASGI baseline doing the same query, wrk with 64
+# connections posting /v1/verify (docs/benchmarks.md, ## The verification service).
+.PHONY: bench-service
+bench: bench-service
+
+bench-service: $(STAMP)
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| { sudo apt-get update -qq && sudo apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.service_bench
