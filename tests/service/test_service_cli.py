@@ -3,14 +3,17 @@ administrator types them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from infrastructure.access_log import AccessEntry, AccessLogStore, key_hash
+from infrastructure.access_log import SERVICE_ROLE, AccessEntry, AccessLogStore, key_hash
+from infrastructure.store_url import StoreURL
 
 
 def run(store: str, *args: str) -> Any:
@@ -127,3 +130,62 @@ def test_serve_refuses_bad_options_before_starting(sqlite_url: str, tmp_path: An
     missing = run(f"sqlite:///{tmp_path / 'none.sqlite'}", "serve")
     assert missing.exit_code == 1
     assert "no SQLite store" in missing.stderr
+
+
+@pytest.fixture
+def service_role_cleanup(postgres_admin_url: str) -> Iterator[None]:
+    """Drop the service role after the test, if it made it (ask before `postgres_url`, so
+    the database that holds its privileges is dropped first)."""
+    import psycopg
+
+    def exists() -> bool:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            row = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (SERVICE_ROLE,))
+            return row.fetchone() is not None
+
+    before = exists()
+    yield
+    if not before and exists():
+        with (
+            psycopg.connect(postgres_admin_url, autocommit=True) as conn,
+            contextlib.suppress(psycopg.errors.DependentObjectsStillExist),
+        ):
+            conn.execute(f'DROP ROLE "{SERVICE_ROLE}"')
+
+
+@pytest.mark.postgres
+def test_the_service_role_appends_and_reads_but_never_changes_anything(
+    role_cleanup: None, service_role_cleanup: None, postgres_url: str
+) -> None:
+    import psycopg
+
+    assert run(postgres_url, "admin", "partner", "add", "bank", "--scopes", "verify").exit_code == 0
+    made = run(postgres_url, "admin", "partner", "roles", "--json")
+    assert made.exit_code == 0, made.output
+    assert set(json.loads(made.stdout)["roles"]) == {SERVICE_ROLE, "civledger_auditor"}
+    as_service = StoreURL.parse(postgres_url)
+    url = f"postgresql://{SERVICE_ROLE}@{as_service.host}:{as_service.port}/{as_service.dbname}"
+    log = AccessLogStore.open(url)
+    try:
+        log.append([AccessEntry("2026-01-01T00:00:00.000000Z", "bank", "kyc", "001090000001",
+                                "verify", "match", "t-1")])  # fmt: skip
+        assert [p.policy.name for p in log.partners()] == ["bank"]
+        assert [e.transaction for e in log.entries("001090000001")] == ["t-1"]
+    finally:
+        log.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in (
+            "UPDATE civledger_partners SET revoked_at = NULL",
+            "DELETE FROM civledger_access_log",
+            "TRUNCATE civledger_access_log",
+            "INSERT INTO civledger_partners (name, key_hash, scopes, fields, created_at) "
+            "VALUES ('x', 'y', 'verify', '[]', 'now')",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+
+
+def test_roles_need_postgresql(sqlite_url: str) -> None:
+    result = run(sqlite_url, "admin", "partner", "roles")
+    assert result.exit_code == 2
+    assert "PostgreSQL" in result.stderr
