@@ -136,7 +136,7 @@ async def partner(
     service = _service(request)
     if service.keys.claim_refresh():
         await run_in_threadpool(service.keys.refresh)
-    if not service.keys.loaded():
+    if not service.keys.trusted():
         raise Refused(503, "the partners cannot be read now; try again later")
     policy = service.keys.authenticate(credentials.credentials if credentials else None)
     if policy is None:
@@ -154,7 +154,7 @@ PurposeQuery = Annotated[
 ]
 
 
-def _number(text: str, field: str) -> IdNumber | None:
+def _number(text: str) -> IdNumber | None:
     """The number's structure, or None for twelve digits that cannot be a number (which
     simply matches no one)."""
     try:
@@ -256,7 +256,7 @@ async def verify(body: VerifyRequest, policy: Partner, request: Request) -> dict
     service = _service(request)
 
     def work(transaction: str) -> tuple[Outcome, dict[str, Any]]:
-        number = _number(body.id_number, "id_number")
+        number = _number(body.id_number)
         try:
             name = clean_text(body.name, "name")
         except InvalidInput:
@@ -286,8 +286,8 @@ async def verify_household_head(
     service = _service(request)
 
     def work(transaction: str) -> tuple[Outcome, dict[str, Any]]:
-        number = _number(body.id_number, "id_number")
-        head = _number(body.head_id_number, "head_id_number")
+        number = _number(body.id_number)
+        head = _number(body.head_id_number)
         match = (
             service.answers.is_head_of(number, head)
             if number is not None and head is not None
@@ -320,7 +320,7 @@ async def lookup(
     service = _service(request)
 
     def work(transaction: str) -> tuple[Outcome, dict[str, Any] | None]:
-        number = _number(id_number, "id_number")
+        number = _number(id_number)
         person = service.answers.person(number) if number is not None else None
         if person is None:
             return Outcome.NOT_FOUND, None

@@ -18,8 +18,11 @@ from domain.partners import PartnerPolicy
 from infrastructure.access_log import AccessLogStore, Partner, key_hash, same_hash
 from infrastructure.store_url import StoreURL
 
-#: Longest time a worker serves from partners it read earlier (seconds).
+#: Partners older than this are read again (seconds).
 REFRESH_SECONDS = 0.5
+#: Partners older than this are not trusted: a key is not judged on them (503), so a revoked
+#: key never works for longer than this, even while the store does not answer (seconds).
+TRUSTED_SECONDS = 1.0
 
 
 @dataclass
@@ -62,9 +65,9 @@ class PartnerKeys:
     def stale(self) -> bool:
         return time.monotonic() - self._loaded > REFRESH_SECONDS
 
-    def loaded(self) -> bool:
-        """Whether the partners were ever read (before that, no key can be judged)."""
-        return self._loaded != float("-inf")
+    def trusted(self) -> bool:
+        """Whether the partners were read recently enough to judge a key on them."""
+        return time.monotonic() - self._loaded <= TRUSTED_SECONDS
 
     def claim_refresh(self) -> bool:
         """Whether the caller should reload the partners now: they are stale and no one else
