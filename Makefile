@@ -85,3 +85,13 @@ bench: bench-cards
 
 bench-cards: $(STAMP)
 	$(BIN)/python -m bench.cards_due --people $(CARDS_PEOPLE)
+
+# The verification service against a bare ASGI baseline doing the same query, wrk with 64
+# connections posting /v1/verify (docs/benchmarks.md, ## The verification service).
+.PHONY: bench-service
+bench: bench-service
+
+bench-service: $(STAMP)
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| { sudo apt-get update -qq && sudo apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.service_bench

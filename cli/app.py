@@ -27,6 +27,7 @@ from typer.core import TyperGroup
 
 from cli import admin, audit, bulk, clerk, identity, projections, residence
 from cli import cards as card_readers
+from cli import service as service_commands
 from cli.errors import exit_code_of
 from cli.main import INTERRUPTED, TERMINATED, before_command
 from cli.options import use_clerk_commands
@@ -253,6 +254,7 @@ projections.register(app)
 residence.register(app)
 identity.register(app)
 card_readers.register(app)
+service_commands.register(app)
 use_clerk_commands(app)
 
 

@@ -1,0 +1,236 @@
+"""What the service reads: the read models (a replica is fine) and, for what they do not hold
+yet, the ledger itself.
+
+A verification is answered from the `people` and `id_numbers` models with one primary-key
+query. When that answer is not a match, the models' positions are compared with the head of
+the event log: if they lag, the events they have not applied are applied in memory
+(`pending_rows`, never written) and the question is answered again over them. So a number
+issued by an act the ledger has acknowledged verifies at once, however far the models lag.
+A look-up reads the same way. Whether a person heads another's household is read from the
+ledger directly (`ResidenceReader`), so it is never stale.
+
+Each thread of the server gets its own read-model connection; the event log's reader, whose
+recorder keeps a pool, is shared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from application.queries import RegisterReader
+from application.residence_queries import ResidenceReader
+from domain.errors import UnknownHousehold, UnknownPerson
+from domain.values import IdNumber, fold_name
+from infrastructure.eventlog import EventLog
+from infrastructure.store_url import StoreURL
+from projections.engine import Engine
+from projections.id_registry import ID_NUMBERS
+from projections.people import PEOPLE, person_document
+from projections.source import EventSource
+from projections.views import Row, ViewDatabase, database_errors
+
+#: The models a verification reads.
+MODELS = ("people", "id_numbers")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A person found by ID number: the status the number has (`cancelled` for a number no
+    longer held) and the person's row in the `people` model."""
+
+    status: str
+    person: Row
+
+
+class RegisterAnswers:
+    """Answers to the service's questions, over `views` (the read models) and `events` (the
+    event log: the store, or a replica of it)."""
+
+    def __init__(self, events: StoreURL, views: StoreURL) -> None:
+        self.events_url = events
+        self.views_url = views
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._source: EventSource | None = None
+        self._reader: RegisterReader | None = None
+
+    # ------------------------------------------------------------------ resources
+
+    def _views(self) -> ViewDatabase:
+        views: ViewDatabase | None = getattr(self._local, "views", None)
+        if views is None:
+            views = ViewDatabase.open(self.views_url, create=False)
+            self._local.views = views
+        return views
+
+    def _drop_views(self) -> None:
+        views = getattr(self._local, "views", None)
+        self._local.views = None
+        self._local.overlay = None
+        if views is not None:
+            with contextlib.suppress(Exception):  # a broken connection is dropped as it is
+                views.close()
+
+    def source(self) -> EventSource:
+        with self._lock:
+            if self._source is None:
+                self._source = EventSource.open(self.events_url, role="events source")
+            return self._source
+
+    def reader(self) -> RegisterReader:
+        with self._lock:
+            if self._reader is None:
+                self._reader = RegisterReader(EventLog(self.events_url, role="events source"))
+            return self._reader
+
+    def _reading(self) -> Any:
+        return database_errors(self.views_url.redacted())
+
+    # ------------------------------------------------------------------ questions
+
+    def verify(self, number: IdNumber, name: str, born: date) -> tuple[bool, str]:
+        """Whether the number belongs to a person of this name and date of birth (as `civledger
+        verify` matches them: case and diacritics ignored), and the number's status."""
+        found = self.find(number, fresh_if_missing=False)
+        if found is not None and self._matches(found, name, born):
+            return True, found.status
+        if self._lagging():
+            found = self.find(number, fresh_if_missing=True)
+            if found is not None and self._matches(found, name, born):
+                return True, found.status
+        return False, "unknown"
+
+    @staticmethod
+    def _matches(found: Found, name: str, born: date) -> bool:
+        return bool(
+            found.person.get("name_folded") == fold_name(name)
+            and found.person.get("born") == born.isoformat()
+        )
+
+    def find(self, number: IdNumber, *, fresh_if_missing: bool = True) -> Found | None:
+        """The person who holds or held `number`, from the models; when they do not have it
+        and lag behind the log (`fresh_if_missing`), from the events they have not applied."""
+        try:
+            found = self._stored(number)
+            if found is None and fresh_if_missing and self._lagging():
+                found = self._fresh(number)
+        except Exception:
+            self._drop_views()  # a connection that failed is opened afresh next time
+            raise
+        return found
+
+    def person(self, number: IdNumber) -> dict[str, Any] | None:
+        """The `show --json` document of the person holding or having held `number`, with the
+        number's status; None if no one did. Fresh as `find` is, and up to date whenever the
+        models lag (the events they lack are applied first)."""
+        found = self._fresh(number) if self._lagging() else self._stored(number)
+        if found is None:
+            return None
+        document = person_document(found.person)
+        document["status"] = found.status
+        return document
+
+    def is_head_of(self, number: IdNumber, head: IdNumber) -> bool:
+        """Does `head` head the household of the holder of `number` now, by the ledger? An
+        unknown number is simply no match."""
+        try:
+            return ResidenceReader(self.reader()).is_head_of(number, head)
+        except (UnknownPerson, UnknownHousehold):
+            return False
+
+    def lag(self) -> dict[str, int]:
+        """How many events each model the service reads is behind the log."""
+        head = self.source().head()
+        with self._reading():
+            positions = self._views().positions()
+        return {name: max(head - positions.get(name, 0), 0) for name in MODELS}
+
+    # ------------------------------------------------------------------ reading
+
+    def _lagging(self) -> bool:
+        head = self.source().head()
+        with self._reading():
+            positions = self._views().positions()
+        return any(positions.get(name, 0) < head for name in MODELS)
+
+    def _built(self, views: ViewDatabase) -> bool:
+        """Whether both models' tables are there. Once seen they stay (a rebuild swaps new
+        tables in under the same names), so the answer is kept per connection."""
+        if getattr(self._local, "built", None) is views:
+            return True
+        built = views.has_table(PEOPLE.physical()) and views.has_table(ID_NUMBERS.physical())
+        if built:
+            self._local.built = views
+        return built
+
+    def _stored(self, number: IdNumber) -> Found | None:
+        views = self._views()
+        with self._reading():
+            if not self._built(views):
+                return None
+            rows = views.query(
+                f"SELECT n.status, {', '.join('p.' + c for c in PEOPLE.columns)} "
+                f"FROM {ID_NUMBERS.physical()} n "
+                f"JOIN {PEOPLE.physical()} p ON p.person_id = n.person_id "
+                "WHERE n.id_number = ?",
+                (str(number),),
+            )
+        if not rows:
+            return None
+        number_status, *values = rows[0]
+        return self._found(number_status, dict(zip(PEOPLE.columns, values, strict=True)))
+
+    @staticmethod
+    def _found(number_status: str | None, person: Row) -> Found:
+        status = "cancelled" if number_status == "cancelled" else str(person["status"])
+        return Found(status, person)
+
+    def _fresh(self, number: IdNumber) -> Found | None:
+        """`number` over the models with the events they lack applied in memory. The overlay
+        is kept per thread until the log or the models move."""
+        views = self._views()
+        source = self.source()
+        with self._reading():
+            head = source.head()
+            positions = views.positions()
+            key = (head, tuple(positions.get(name, 0) for name in MODELS))
+            overlay = getattr(self._local, "overlay", None)
+            if overlay is None or overlay[0] != key:
+                engine = Engine(source, views, create_tables=False)
+                _, people = engine.pending("people")
+                _, numbers = engine.pending("id_numbers")
+                overlay = (
+                    key,
+                    people.get(PEOPLE.physical(), {}),
+                    numbers.get(ID_NUMBERS.physical(), {}),
+                )
+                self._local.overlay = overlay
+            _, people_rows, number_rows = overlay
+            number_row = number_rows.get(str(number))
+            if number_row is None and views.has_table(ID_NUMBERS.physical()):
+                number_row = views.fetch(ID_NUMBERS, ID_NUMBERS.physical(), [str(number)]).get(
+                    str(number)
+                )
+            if number_row is None:
+                return None
+            person_id = str(number_row["person_id"])
+            person = people_rows.get(person_id)
+            if person is None and views.has_table(PEOPLE.physical()):
+                person = views.fetch(PEOPLE, PEOPLE.physical(), [person_id]).get(person_id)
+        if person is None:
+            return None
+        return self._found(number_row["status"], person)
+
+    def close(self) -> None:
+        self._drop_views()
+        with self._lock:
+            if self._source is not None:
+                self._source.close()
+                self._source = None
+            if self._reader is not None:
+                self._reader.log.close()  # type: ignore[attr-defined]
+                self._reader = None
