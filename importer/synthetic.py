@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from domain.reference import REFERENCE
 from domain.residence import ADULT_AGE, TEMPORARY_YEARS, age_on, years_after
+from importer.synthetic_cards import CardLife, CardPlanner, card_rows
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -287,6 +288,19 @@ class Rates:
     confirmed: float = 0.99  # of people with a permanent residence: the record confirmed
     proposed_deletion: float = 0.001  # of people: their record proposed for deletion
     proposal_withdrawn: float = 0.4  # of proposals: withdrawn
+    # Identity cards and eids (with `cards=True`; importer/synthetic_cards.py, docs/import.md).
+    card_campaign: float = 50_000_000 / 76_000_000  # of citizens 14+ in March 2021: in 2021
+    card_before_campaign: float = 0.5  # of the others: a card from 2016 to February 2021
+    card_under_14: float = 0.02  # of children: a card on request before 14
+    card_renewed: float = 0.9  # of cards: renewed for age in the window before they expire
+    card_data_renewed: float = 0.8  # of holders whose card a change made wrong: renewed
+    card_lost: float = 0.03  # of cards: lost, a new one issued
+    card_damaged: float = 0.01  # of cards: damaged, a new one issued
+    card_revoked: float = 0.0005  # of cards: revoked (issued wrongly, tampered)
+    card_withheld: float = 0.002  # of cards: withheld (custody, detention, prison, ...)
+    card_returned: float = 0.8  # of withheld cards: returned
+    card_eid: float = 0.6  # of card holders: an electronic identity, from 2022
+    eid_locked: float = 0.02  # of eids: locked on request (70 % unlocked later)
 
 
 #: Every kind of act at rates high enough to show up in a few hundred people (tests, demos).
@@ -309,6 +323,12 @@ DENSE = Rates(
     head_after_death=0.5,
     proposed_deletion=0.1,
     proposal_withdrawn=0.5,
+    card_under_14=0.2,
+    card_lost=0.2,
+    card_damaged=0.1,
+    card_revoked=0.05,
+    card_withheld=0.1,
+    eid_locked=0.3,
 )
 
 
@@ -352,10 +372,12 @@ class PopulationGenerator:
         *,
         residence: bool = False,
         household_refs: bool = False,
+        cards: bool = False,
     ) -> None:
         """`residence`: also the residence, household and record-cleaning acts of the people.
         `household_refs`: name a household by the act that set it up (joins, head changes,
-        splits: docs/import.md); without it, households are set up but never named."""
+        splits: docs/import.md); without it, households are set up but never named.
+        `cards`: also the identity cards and eids of the people (importer/synthetic_cards.py)."""
         self.people = people
         self.made = 0  # people generated so far
         self.rng = random.Random(seed)  # noqa: S311 (reproducible test data, not secrets)
@@ -385,6 +407,8 @@ class PopulationGenerator:
             if residence
             else None
         )
+        self._cards = CardPlanner(seed, self.rates, HORIZON) if cards else None
+        self._card_acts = 0
 
     # ------------------------------------------------------------------ output
 
@@ -612,12 +636,15 @@ class PopulationGenerator:
         rates, rng = self.rates, self.rng
         rows: list[dict[str, Any]] = []
         since = person.registered_on
+        born = person.born
         vietnamese = person.nationality == "vietnamese"
+        citizen_from = since if vietnamese else None
         if person.nationality == "undetermined" and rng.random() < rates.determined_later:
             since = self._day_in(since, since + timedelta(days=3650))
             rows.append(self._change(person, "nationality", "vietnamese", "redetermination", since))
             vietnamese = True
             person.determined = True
+            citizen_from = since
         if rng.random() < rates.changed:
             since = self._day_in(since, since + timedelta(days=7300))
             rows.append(self._record_change(person, since))
@@ -643,6 +670,8 @@ class PopulationGenerator:
                     "place": REFERENCE.name_of(person.province),
                 }
             )
+        if self._cards is not None and citizen_from is not None:
+            rows = self._with_cards(person, rows, born, citizen_from)
         if rng.random() < rates.duplicate:
             rows.extend(self._duplicate(person))
         if rows:
@@ -650,6 +679,54 @@ class PopulationGenerator:
                 if row["kind"] in ("renunciation", "death") and person.exit_row is None:
                     person.exit_row, person.exit_due = row, due
                     person.exit_on = date.fromisoformat(row.get("effective") or row["died_on"])
+
+    def _with_cards(
+        self, person: _Person, rows: list[dict[str, Any]], born: date, citizen_from: date
+    ) -> list[dict[str, Any]]:
+        """The person's civil rows with their identity acts among them, in date order."""
+        assert self._cards is not None  # noqa: S101 (only called with a card planner)
+        dated = [(date.fromisoformat(row.get("effective") or row["died_on"]), row) for row in rows]
+        change = next(
+            (
+                (
+                    on,
+                    row["field"],
+                    date.fromisoformat(row["value"]) if row["field"] == "born" else None,
+                )
+                for on, row in dated
+                if row["kind"] == "change" and row["field"] != "nationality"
+            ),
+            None,
+        )
+        ends = next((on for on, row in dated if row["kind"] in ("death", "renunciation")), None)
+        acts = self._cards.plan(CardLife(born, citizen_from, change, ends))
+        if not acts:
+            return rows
+        cards = card_rows(acts, person.ref, lambda prefix, on: self._card_basis(person, prefix, on))
+        merged: list[dict[str, Any]] = []
+        for on, row in dated:
+            while cards and cards[0][0] < on:
+                merged.append(cards.pop(0)[1])
+            merged.append(row)
+        merged.extend(row for _, row in cards)
+        return merged
+
+    def _card_basis(self, person: _Person, prefix: str, on: date) -> dict[str, str]:
+        """Who records an identity act: the province's police, from the card planner's own
+        random generator (the civil rows draw from theirs alone)."""
+        assert self._cards is not None  # noqa: S101 (only called with a card planner)
+        rng = self._cards.rng
+        self._card_acts += 1
+        sex = rng.choice(("male", "female"))
+        clerk = (
+            f"{rng.choices(self._families, cum_weights=self._family_cum)[0]} "
+            f"{rng.choice(MIDDLE_NAMES[sex])} {rng.choice(GIVEN_NAMES[sex])}"
+        )
+        return {
+            "clerk": clerk,
+            "office": f"Phòng Cảnh sát QLHC về TTXH, Công an {REFERENCE.name_of(person.province)}",
+            "reference": f"{prefix}-{on.year}-{self._card_acts:09d}",
+        }
 
     def _change(
         self, person: _Person, field_name: str, value: str, kind: str, on: date
