@@ -419,6 +419,9 @@ class PopulationGenerator:
             for person in family:
                 self.made += 1
                 yield from self._emit(self._birth_row(person))
+            # The family's later acts once all its births are out: a parent's re-determined
+            # sex never comes before a child's birth naming them.
+            for person in family:
                 self._plan_life(person)
             if self._planner is not None:
                 self._plan_residence(family)
@@ -570,7 +573,8 @@ class PopulationGenerator:
         sex = sex or ("male" if rng.random() < 0.512 else "female")
         family = father.family if father else self._pick(self._families, self._family_cum)
         name = f"{family} {rng.choice(MIDDLE_NAMES[sex])} {rng.choice(GIVEN_NAMES[sex])}"
-        if rng.random() < rates.late_registration:
+        # Late only when that is still before the horizon (no act is dated after it).
+        if rng.random() < rates.late_registration and born + timedelta(days=61) <= HORIZON:
             registered_on = self._day_in(born + timedelta(days=61), born + timedelta(days=3650))
         else:
             registered_on = self._day_in(born, born + timedelta(days=60))
@@ -789,7 +793,7 @@ class PopulationGenerator:
         later = self._day_in(
             person.registered_on + timedelta(days=30), person.registered_on + timedelta(days=3650)
         )
-        if later <= person.registered_on:
+        if later <= person.registered_on or later > HORIZON:
             return []
         copy = replace(
             person,
