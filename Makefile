@@ -75,3 +75,10 @@ faults: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Importing card issuances against births in the same run, on PostgreSQL (docs/benchmarks.md,
+# ## Importing card issuances). `make bench-card-import CARD_PEOPLE=200000` for a smaller run.
+CARD_PEOPLE ?= 1000000
+.PHONY: bench-card-import
+bench-card-import: $(STAMP)
+	$(BIN)/python -m bench.card_import_bench --people $(CARD_PEOPLE)
