@@ -301,6 +301,10 @@ class Rates:
     card_returned: float = 0.8  # of withheld cards: returned
     card_eid: float = 0.6  # of card holders: an electronic identity, from 2022
     eid_locked: float = 0.02  # of eids: locked on request (70 % unlocked later)
+    # Identity certificates (with `residence=True` and `cards=True`): people of undetermined
+    # nationality who declared an abode, once they have lived there six months (Art. 30).
+    certificate: float = 0.8
+    certificate_revoked: float = 0.02  # of certificates: issued wrongly or tampered with
 
 
 #: Every kind of act at rates high enough to show up in a few hundred people (tests, demos).
@@ -329,6 +333,7 @@ DENSE = Rates(
     card_revoked=0.05,
     card_withheld=0.1,
     eid_locked=0.3,
+    certificate_revoked=0.3,
 )
 
 
@@ -403,7 +408,7 @@ class PopulationGenerator:
         self._after: dict[int, list[dict[str, Any]]] = {}
         self._residence_order = 0
         self._planner = (
-            _ResidencePlanner(seed, self.rates, household_refs=household_refs)
+            _ResidencePlanner(seed, self.rates, household_refs=household_refs, certificates=cards)
             if residence
             else None
         )
@@ -918,10 +923,22 @@ class _ResidencePlanner:
     """Plans each family's residence, households and record cleaning, with a random
     generator of its own (the civil rows draw nothing more)."""
 
-    def __init__(self, seed: int, rates: Rates, *, household_refs: bool) -> None:
+    def __init__(
+        self, seed: int, rates: Rates, *, household_refs: bool, certificates: bool = False
+    ) -> None:
         self.rng = random.Random(f"{seed}:residence")  # noqa: S311 (reproducible test data)
         self.rates = rates
         self.household_refs = household_refs
+        #: Identity certificates come from a generator of their own, so that the residence
+        #: rows are the same with them or without.
+        self._certificates = (
+            random.Random(f"{seed}:certificates")  # noqa: S311 (reproducible test data)
+            if certificates
+            else None
+        )
+        self._certified = 0
+        #: The abode rows of people of undetermined nationality in the family being planned.
+        self._abodes: list[tuple[dict[str, Any], _Stay, date]] = []
         self.sequence = 0
         self._communes: _Communes | None = None
         self._acts: list[tuple[date, int, dict[str, Any]]] = []
@@ -951,7 +968,7 @@ class _ResidencePlanner:
         """The family's rows, dated from `RESIDENCE_FROM` and before anyone of them dies or
         renounces, placed after the `emitted` civil rows and before any of those deaths."""
         rng = self.rng
-        self._acts, self._after = [], []
+        self._acts, self._after, self._abodes = [], [], []
         start = RESIDENCE_FROM + timedelta(days=rng.randrange(SETUP_DAYS))
         present = [p for p in family if _stays_after(p, start, emitted)]
         ends = [p.exit_on for p in present if p.exit_on is not None]
@@ -968,9 +985,56 @@ class _ResidencePlanner:
         home = next(filter(None, map(_home_for_good, stays)), None)
         if home is not None and self.household_refs and dues:
             self._fostering = (*home, dues[-1])
-        return ResidencePlan(
-            [(due, row) for due, (_, _, row) in zip(dues, acts, strict=True)], self._after
-        )
+        rows = [(due, row) for due, (_, _, row) in zip(dues, acts, strict=True)]
+        if self._abodes:
+            rows = self._with_certificates(rows, last)
+        return ResidencePlan(rows, self._after)
+
+    def _with_certificates(
+        self, rows: list[tuple[int, dict[str, Any]]], last: date
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Each certificate right after the abode row it rests on (in the same place among
+        the civil rows, so before any death or renunciation of the family)."""
+        assert self._certificates is not None  # noqa: S101 (abodes noted only then)
+        rng, rates = self._certificates, self.rates
+        abodes = {id(row): (stay, on) for row, stay, on in self._abodes}
+        placed: list[tuple[int, dict[str, Any]]] = []
+        for due, row in rows:
+            placed.append((due, row))
+            if id(row) not in abodes or rng.random() >= rates.certificate:
+                continue
+            stay, since = abodes[id(row)]
+            first = since + timedelta(days=190)  # six months in the commune (Art. 30(1))
+            if first > last:
+                continue
+            on = first + timedelta(days=rng.randrange((last - first).days + 1))
+            placed.append((due, self._certificate_row(row, stay, "issue", on)))
+            if rng.random() < rates.certificate_revoked and on < last:
+                off = on + timedelta(days=1 + rng.randrange((last - on).days))
+                placed.append((due, self._certificate_row(row, stay, "revoke", off)))
+        return placed
+
+    def _certificate_row(
+        self, abode: dict[str, Any], stay: _Stay, act: str, on: date
+    ) -> dict[str, Any]:
+        """An identity certificate issued (or revoked) by the police of the abode's commune."""
+        assert self._certificates is not None  # noqa: S101 (only with certificates)
+        rng = self._certificates
+        self._certified += 1
+        sex = rng.choice(("male", "female"))
+        row: dict[str, Any] = {
+            "kind": f"{act}_identity_certificate",
+            "clerk": f"{rng.choice(list(FAMILY_NAMES))} {rng.choice(MIDDLE_NAMES[sex])} "
+            f"{rng.choice(GIVEN_NAMES[sex])}",
+            "office": abode["office"],
+            "reference": f"{'GXNC' if act == 'issue' else 'TH-GXNC'}-{on.year}-"
+            f"{self._certified:09d}",
+            "person": stay.ref,
+        }
+        if act == "revoke":
+            row["ground"] = rng.choice(("issued_wrongly", "tampered"))
+        row["effective"] = on.isoformat()
+        return row
 
     # ------------------------------------------------------------- the story
 
@@ -1278,7 +1342,11 @@ class _ResidencePlanner:
         return household
 
     def _abode(self, stay: _Stay, on: date, commune: str, address: str) -> None:
-        self._row("abode", "NOHT", commune, on, person=stay.ref, commune=commune, address=address)
+        row = self._row(
+            "abode", "NOHT", commune, on, person=stay.ref, commune=commune, address=address
+        )
+        if self._certificates is not None and _nationality(stay.person) == "undetermined":
+            self._abodes.append((row, stay, on))
 
     def _row(
         self, kind: str, prefix: str, police: str | None, on: date, **fields: Any
