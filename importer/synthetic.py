@@ -20,6 +20,10 @@ extensions, abode declarations, head changes, splits, confirmations and deletion
 all dated from 1 July 2025 (the 2025 commune codes) to `HORIZON`. Those rows come from a
 random generator of their own and are placed between the civil rows without moving them: the
 civil rows of a file are the same bytes, in the same order, with or without residence.
+
+With `cards=True`, each person's identity cards and eid (`importer.synthetic_cards`) are put
+among their civil rows in date order, and, with residence, people of undetermined nationality
+get identity certificates after six months at their abode.
 """
 
 from __future__ import annotations
