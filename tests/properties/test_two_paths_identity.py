@@ -1,5 +1,5 @@
-"""Property: identity acts (cards, withholdings, the eid) imported and entered act by act as a
-clerk give the same people, the same ledger and the same report.
+"""Property: identity acts (cards, withholdings, the eid, certificates) imported and entered
+act by act as a clerk give the same people, the same ledger and the same report.
 
 The births of `test_two_paths_agree`, then a random run of identity acts of every kind among
 changes, renunciations and deaths (which touch the cards by themselves), in any order and with
@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from application.register import CivilRegister
 from domain.errors import CivledgerError
-from domain.identity import CardReason, EidLockGround, RevocationGround, WithholdingGround
+from domain.identity import (
+    CardReason,
+    CertificateReason,
+    CertificateRevocationGround,
+    EidLockGround,
+    RevocationGround,
+    WithholdingGround,
+)
 from tests.conftest import FixedClock
 from tests.properties.test_two_paths_agree import CHANGES, LABELS, births, person
 from tests.two_paths import (
@@ -51,7 +58,7 @@ def identity_acts(draw: st.DrawFn) -> list[dict[str, Any]]:
     kinds = [
         "issue_card", "issue_card", "issue_card", "revoke_card", "withhold_card",
         "return_card", "create_eid", "lock_eid", "unlock_eid", "change", "renunciation",
-        "death",
+        "death", "abode", "issue_identity_certificate", "revoke_identity_certificate",
     ]  # fmt: skip
     # Often the 2021 campaign first, so that later acts find a card to act on.
     if draw(st.booleans()):
@@ -86,6 +93,17 @@ def identity_acts(draw: st.DrawFn) -> list[dict[str, Any]]:
                 act(kind, reference, person=who, field=field, value=value,
                     change_kind=change_kind, effective=on)
             )  # fmt: skip
+        elif kind == "abode":  # a commune of the 2025 list, for a certificate's six months
+            rows.append(
+                act(kind, reference, person=who, commune="31246", address="Số 1, thôn 2",
+                    effective="2025-08-01")
+            )  # fmt: skip
+        elif kind == "issue_identity_certificate":
+            reason = draw(st.sampled_from([r.value for r in CertificateReason]))
+            rows.append(act(kind, reference, person=who, reason=reason, effective=on))
+        elif kind == "revoke_identity_certificate":
+            ground = draw(st.sampled_from([g.value for g in CertificateRevocationGround]))
+            rows.append(act(kind, reference, person=who, ground=ground, effective=on))
         elif kind == "death":
             rows.append(act(kind, reference, person=who, died_on=on))
         else:  # return_card, create_eid, unlock_eid, renunciation
