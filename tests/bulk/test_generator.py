@@ -108,9 +108,7 @@ def test_every_row_is_a_valid_act_referring_only_to_earlier_births(household_ref
         if raw.get("new_household"):
             households.add((raw["office"], raw["reference"]))
     kinds = {raw["kind"] for raw in rows}
-    assert kinds == set(ACT_COMMANDS) - (
-        set() if household_refs else NAMING_A_HOUSEHOLD
-    )
+    assert kinds == set(ACT_COMMANDS) - (set() if household_refs else NAMING_A_HOUSEHOLD)
     assert household_refs == any(isinstance(raw.get("household"), dict) for raw in rows)
 
 
