@@ -159,25 +159,28 @@ def test_a_file_of_identity_acts_imports_and_refuses_what_the_rules_refuse(
     assert topics["IdentityCertificateIssued"] == 1
 
     register = CivilRegister(store_url)
-    an = person(register, "KS-1990-1")
-    card = an.identity.card
-    assert (card.issued_on, card.reason, card.revoked) == (date(2025, 2, 2), "request", None)
-    assert card.data.name == "Nguyễn Văn Anh"
-    assert card.data.id_number == an.id_number
-    assert card.expires_on == card_expiry(date(1990, 5, 10), date(2025, 2, 2))
-    assert an.identity.eid is not None
-    assert an.identity.eid.locked == "card_revoked"  # the new card does not unlock it
-    binh = person(register, "KS-2012-2")
-    assert (binh.identity.card.reason, binh.identity.card.issued_on) == (
-        "request",
-        date(2024, 8, 2),
-    )
-    cuong = person(register, "KS-1975-3")
-    assert cuong.identity.card.revoked == "lost_nationality"
-    assert cuong.identity.eid.locked == "card_revoked"
-    dung = person(register, "KS-2000-4")
-    assert dung.identity.card is None
-    assert dung.identity.certificate is not None
+    try:
+        an = person(register, "KS-1990-1")
+        card = an.identity.card
+        assert (card.issued_on, card.reason, card.revoked) == (date(2025, 2, 2), "request", None)
+        assert card.data.name == "Nguyễn Văn Anh"
+        assert card.data.id_number == an.id_number
+        assert card.expires_on == card_expiry(date(1990, 5, 10), date(2025, 2, 2))
+        assert an.identity.eid is not None
+        assert an.identity.eid.locked == "card_revoked"  # the new card does not unlock it
+        binh = person(register, "KS-2012-2")
+        assert (binh.identity.card.reason, binh.identity.card.issued_on) == (
+            "request",
+            date(2024, 8, 2),
+        )
+        cuong = person(register, "KS-1975-3")
+        assert cuong.identity.card.revoked == "lost_nationality"
+        assert cuong.identity.eid.locked == "card_revoked"
+        dung = person(register, "KS-2000-4")
+        assert dung.identity.card is None
+        assert dung.identity.certificate is not None
+    finally:
+        register.close()  # its pool closed here, not by a collector on another thread
 
 
 def test_identity_rows_import_once_and_the_refused_ones_again(
