@@ -95,3 +95,12 @@ bench-service: $(STAMP)
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { sudo apt-get update -qq && sudo apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.service_bench
+
+# Importing card issuances against births in the same run, on PostgreSQL (docs/benchmarks.md,
+# ## Importing card issuances). `make bench-card-import CARD_PEOPLE=200000` for a smaller run.
+CARD_PEOPLE ?= 1000000
+.PHONY: bench-card-import
+bench: bench-card-import
+
+bench-card-import: $(STAMP)
+	$(BIN)/python -m bench.card_import_bench --people $(CARD_PEOPLE)

@@ -129,7 +129,9 @@ def register(app: typer.Typer) -> None:
         """Write a synthetic population as JSON Lines of acts (format: docs/import.md)."""
         from importer.synthetic import PopulationGenerator
 
-        generator = PopulationGenerator(people, seed, residence=True, household_refs=True)
+        generator = PopulationGenerator(
+            people, seed, residence=True, household_refs=True, cards=True
+        )
         if out is None:
             stream = io.TextIOWrapper(
                 sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False

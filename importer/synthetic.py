@@ -20,6 +20,10 @@ extensions, abode declarations, head changes, splits, confirmations and deletion
 all dated from 1 July 2025 (the 2025 commune codes) to `HORIZON`. Those rows come from a
 random generator of their own and are placed between the civil rows without moving them: the
 civil rows of a file are the same bytes, in the same order, with or without residence.
+
+With `cards=True`, each person's identity cards and eid (`importer.synthetic_cards`) are put
+among their civil rows in date order, and, with residence, people of undetermined nationality
+get identity certificates after six months at their abode.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from domain.reference import REFERENCE
 from domain.residence import ADULT_AGE, TEMPORARY_YEARS, age_on, years_after
+from importer.synthetic_cards import CardLife, CardPlanner, card_rows
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -287,6 +292,23 @@ class Rates:
     confirmed: float = 0.99  # of people with a permanent residence: the record confirmed
     proposed_deletion: float = 0.001  # of people: their record proposed for deletion
     proposal_withdrawn: float = 0.4  # of proposals: withdrawn
+    # Identity cards and eids (with `cards=True`; importer/synthetic_cards.py, docs/import.md).
+    card_campaign: float = 50_000_000 / 76_000_000  # of citizens 14+ in March 2021: in 2021
+    card_before_campaign: float = 0.5  # of the others: a card from 2016 to February 2021
+    card_under_14: float = 0.02  # of children: a card on request before 14
+    card_renewed: float = 0.9  # of cards: renewed for age in the window before they expire
+    card_data_renewed: float = 0.8  # of holders whose card a change made wrong: renewed
+    card_lost: float = 0.03  # of cards: lost, a new one issued
+    card_damaged: float = 0.01  # of cards: damaged, a new one issued
+    card_revoked: float = 0.0005  # of cards: revoked (issued wrongly, tampered)
+    card_withheld: float = 0.002  # of cards: withheld (custody, detention, prison, ...)
+    card_returned: float = 0.8  # of withheld cards: returned
+    card_eid: float = 0.6  # of card holders: an electronic identity, from 2022
+    eid_locked: float = 0.02  # of eids: locked on request (70 % unlocked later)
+    # Identity certificates (with `residence=True` and `cards=True`): people of undetermined
+    # nationality who declared an abode, once they have lived there six months (Art. 30).
+    certificate: float = 0.8
+    certificate_revoked: float = 0.02  # of certificates: issued wrongly or tampered with
 
 
 #: Every kind of act at rates high enough to show up in a few hundred people (tests, demos).
@@ -309,6 +331,13 @@ DENSE = Rates(
     head_after_death=0.5,
     proposed_deletion=0.1,
     proposal_withdrawn=0.5,
+    card_under_14=0.2,
+    card_lost=0.2,
+    card_damaged=0.1,
+    card_revoked=0.05,
+    card_withheld=0.1,
+    eid_locked=0.3,
+    certificate_revoked=0.3,
 )
 
 
@@ -352,10 +381,12 @@ class PopulationGenerator:
         *,
         residence: bool = False,
         household_refs: bool = False,
+        cards: bool = False,
     ) -> None:
         """`residence`: also the residence, household and record-cleaning acts of the people.
         `household_refs`: name a household by the act that set it up (joins, head changes,
-        splits: docs/import.md); without it, households are set up but never named."""
+        splits: docs/import.md); without it, households are set up but never named.
+        `cards`: also the identity cards and eids of the people (importer/synthetic_cards.py)."""
         self.people = people
         self.made = 0  # people generated so far
         self.rng = random.Random(seed)  # noqa: S311 (reproducible test data, not secrets)
@@ -381,10 +412,12 @@ class PopulationGenerator:
         self._after: dict[int, list[dict[str, Any]]] = {}
         self._residence_order = 0
         self._planner = (
-            _ResidencePlanner(seed, self.rates, household_refs=household_refs)
+            _ResidencePlanner(seed, self.rates, household_refs=household_refs, certificates=cards)
             if residence
             else None
         )
+        self._cards = CardPlanner(seed, self.rates, HORIZON) if cards else None
+        self._card_acts = 0
 
     # ------------------------------------------------------------------ output
 
@@ -395,6 +428,9 @@ class PopulationGenerator:
             for person in family:
                 self.made += 1
                 yield from self._emit(self._birth_row(person))
+            # The family's later acts once all its births are out: a parent's re-determined
+            # sex never comes before a child's birth naming them.
+            for person in family:
                 self._plan_life(person)
             if self._planner is not None:
                 self._plan_residence(family)
@@ -546,7 +582,8 @@ class PopulationGenerator:
         sex = sex or ("male" if rng.random() < 0.512 else "female")
         family = father.family if father else self._pick(self._families, self._family_cum)
         name = f"{family} {rng.choice(MIDDLE_NAMES[sex])} {rng.choice(GIVEN_NAMES[sex])}"
-        if rng.random() < rates.late_registration:
+        # Late only when that is still before the horizon (no act is dated after it).
+        if rng.random() < rates.late_registration and born + timedelta(days=61) <= HORIZON:
             registered_on = self._day_in(born + timedelta(days=61), born + timedelta(days=3650))
         else:
             registered_on = self._day_in(born, born + timedelta(days=60))
@@ -612,12 +649,15 @@ class PopulationGenerator:
         rates, rng = self.rates, self.rng
         rows: list[dict[str, Any]] = []
         since = person.registered_on
+        born = person.born
         vietnamese = person.nationality == "vietnamese"
+        citizen_from = since if vietnamese else None
         if person.nationality == "undetermined" and rng.random() < rates.determined_later:
             since = self._day_in(since, since + timedelta(days=3650))
             rows.append(self._change(person, "nationality", "vietnamese", "redetermination", since))
             vietnamese = True
             person.determined = True
+            citizen_from = since
         if rng.random() < rates.changed:
             since = self._day_in(since, since + timedelta(days=7300))
             rows.append(self._record_change(person, since))
@@ -643,6 +683,8 @@ class PopulationGenerator:
                     "place": REFERENCE.name_of(person.province),
                 }
             )
+        if self._cards is not None and citizen_from is not None:
+            rows = self._with_cards(person, rows, born, citizen_from)
         if rng.random() < rates.duplicate:
             rows.extend(self._duplicate(person))
         if rows:
@@ -650,6 +692,54 @@ class PopulationGenerator:
                 if row["kind"] in ("renunciation", "death") and person.exit_row is None:
                     person.exit_row, person.exit_due = row, due
                     person.exit_on = date.fromisoformat(row.get("effective") or row["died_on"])
+
+    def _with_cards(
+        self, person: _Person, rows: list[dict[str, Any]], born: date, citizen_from: date
+    ) -> list[dict[str, Any]]:
+        """The person's civil rows with their identity acts among them, in date order."""
+        assert self._cards is not None  # noqa: S101 (only called with a card planner)
+        dated = [(date.fromisoformat(row.get("effective") or row["died_on"]), row) for row in rows]
+        change = next(
+            (
+                (
+                    on,
+                    row["field"],
+                    date.fromisoformat(row["value"]) if row["field"] == "born" else None,
+                )
+                for on, row in dated
+                if row["kind"] == "change" and row["field"] != "nationality"
+            ),
+            None,
+        )
+        ends = next((on for on, row in dated if row["kind"] in ("death", "renunciation")), None)
+        acts = self._cards.plan(CardLife(born, citizen_from, change, ends))
+        if not acts:
+            return rows
+        cards = card_rows(acts, person.ref, lambda prefix, on: self._card_basis(person, prefix, on))
+        merged: list[dict[str, Any]] = []
+        for on, row in dated:
+            while cards and cards[0][0] < on:
+                merged.append(cards.pop(0)[1])
+            merged.append(row)
+        merged.extend(row for _, row in cards)
+        return merged
+
+    def _card_basis(self, person: _Person, prefix: str, on: date) -> dict[str, str]:
+        """Who records an identity act: the province's police, from the card planner's own
+        random generator (the civil rows draw from theirs alone)."""
+        assert self._cards is not None  # noqa: S101 (only called with a card planner)
+        rng = self._cards.rng
+        self._card_acts += 1
+        sex = rng.choice(("male", "female"))
+        clerk = (
+            f"{rng.choices(self._families, cum_weights=self._family_cum)[0]} "
+            f"{rng.choice(MIDDLE_NAMES[sex])} {rng.choice(GIVEN_NAMES[sex])}"
+        )
+        return {
+            "clerk": clerk,
+            "office": f"Phòng Cảnh sát QLHC về TTXH, Công an {REFERENCE.name_of(person.province)}",
+            "reference": f"{prefix}-{on.year}-{self._card_acts:09d}",
+        }
 
     def _change(
         self, person: _Person, field_name: str, value: str, kind: str, on: date
@@ -712,7 +802,7 @@ class PopulationGenerator:
         later = self._day_in(
             person.registered_on + timedelta(days=30), person.registered_on + timedelta(days=3650)
         )
-        if later <= person.registered_on:
+        if later <= person.registered_on or later > HORIZON:
             return []
         copy = replace(
             person,
@@ -837,10 +927,22 @@ class _ResidencePlanner:
     """Plans each family's residence, households and record cleaning, with a random
     generator of its own (the civil rows draw nothing more)."""
 
-    def __init__(self, seed: int, rates: Rates, *, household_refs: bool) -> None:
+    def __init__(
+        self, seed: int, rates: Rates, *, household_refs: bool, certificates: bool = False
+    ) -> None:
         self.rng = random.Random(f"{seed}:residence")  # noqa: S311 (reproducible test data)
         self.rates = rates
         self.household_refs = household_refs
+        #: Identity certificates come from a generator of their own, so that the residence
+        #: rows are the same with them or without.
+        self._certificates = (
+            random.Random(f"{seed}:certificates")  # noqa: S311 (reproducible test data)
+            if certificates
+            else None
+        )
+        self._certified = 0
+        #: The abode rows of people of undetermined nationality in the family being planned.
+        self._abodes: list[tuple[dict[str, Any], _Stay, date]] = []
         self.sequence = 0
         self._communes: _Communes | None = None
         self._acts: list[tuple[date, int, dict[str, Any]]] = []
@@ -870,7 +972,7 @@ class _ResidencePlanner:
         """The family's rows, dated from `RESIDENCE_FROM` and before anyone of them dies or
         renounces, placed after the `emitted` civil rows and before any of those deaths."""
         rng = self.rng
-        self._acts, self._after = [], []
+        self._acts, self._after, self._abodes = [], [], []
         start = RESIDENCE_FROM + timedelta(days=rng.randrange(SETUP_DAYS))
         present = [p for p in family if _stays_after(p, start, emitted)]
         ends = [p.exit_on for p in present if p.exit_on is not None]
@@ -887,9 +989,56 @@ class _ResidencePlanner:
         home = next(filter(None, map(_home_for_good, stays)), None)
         if home is not None and self.household_refs and dues:
             self._fostering = (*home, dues[-1])
-        return ResidencePlan(
-            [(due, row) for due, (_, _, row) in zip(dues, acts, strict=True)], self._after
-        )
+        rows = [(due, row) for due, (_, _, row) in zip(dues, acts, strict=True)]
+        if self._abodes:
+            rows = self._with_certificates(rows, last)
+        return ResidencePlan(rows, self._after)
+
+    def _with_certificates(
+        self, rows: list[tuple[int, dict[str, Any]]], last: date
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Each certificate right after the abode row it rests on (in the same place among
+        the civil rows, so before any death or renunciation of the family)."""
+        assert self._certificates is not None  # noqa: S101 (abodes noted only then)
+        rng, rates = self._certificates, self.rates
+        abodes = {id(row): (stay, on) for row, stay, on in self._abodes}
+        placed: list[tuple[int, dict[str, Any]]] = []
+        for due, row in rows:
+            placed.append((due, row))
+            if id(row) not in abodes or rng.random() >= rates.certificate:
+                continue
+            stay, since = abodes[id(row)]
+            first = since + timedelta(days=190)  # six months in the commune (Art. 30(1))
+            if first > last:
+                continue
+            on = first + timedelta(days=rng.randrange((last - first).days + 1))
+            placed.append((due, self._certificate_row(row, stay, "issue", on)))
+            if rng.random() < rates.certificate_revoked and on < last:
+                off = on + timedelta(days=1 + rng.randrange((last - on).days))
+                placed.append((due, self._certificate_row(row, stay, "revoke", off)))
+        return placed
+
+    def _certificate_row(
+        self, abode: dict[str, Any], stay: _Stay, act: str, on: date
+    ) -> dict[str, Any]:
+        """An identity certificate issued (or revoked) by the police of the abode's commune."""
+        assert self._certificates is not None  # noqa: S101 (only with certificates)
+        rng = self._certificates
+        self._certified += 1
+        sex = rng.choice(("male", "female"))
+        row: dict[str, Any] = {
+            "kind": f"{act}_identity_certificate",
+            "clerk": f"{rng.choice(list(FAMILY_NAMES))} {rng.choice(MIDDLE_NAMES[sex])} "
+            f"{rng.choice(GIVEN_NAMES[sex])}",
+            "office": abode["office"],
+            "reference": f"{'GXNC' if act == 'issue' else 'TH-GXNC'}-{on.year}-"
+            f"{self._certified:09d}",
+            "person": stay.ref,
+        }
+        if act == "revoke":
+            row["ground"] = rng.choice(("issued_wrongly", "tampered"))
+        row["effective"] = on.isoformat()
+        return row
 
     # ------------------------------------------------------------- the story
 
@@ -1197,7 +1346,11 @@ class _ResidencePlanner:
         return household
 
     def _abode(self, stay: _Stay, on: date, commune: str, address: str) -> None:
-        self._row("abode", "NOHT", commune, on, person=stay.ref, commune=commune, address=address)
+        row = self._row(
+            "abode", "NOHT", commune, on, person=stay.ref, commune=commune, address=address
+        )
+        if self._certificates is not None and _nationality(stay.person) == "undetermined":
+            self._abodes.append((row, stay, on))
 
     def _row(
         self, kind: str, prefix: str, police: str | None, on: date, **fields: Any

@@ -53,6 +53,18 @@ def test_a_different_seed_gives_a_different_population() -> None:
 NAMING_A_HOUSEHOLD = {"change_head", "split_household"}
 #: The kinds of the civil acts, which the generator wrote before residence.
 CIVIL = {"birth", "death", "renunciation", "change", "merge"}
+#: The kinds of the card and eid acts (`cards=True`).
+IDENTITY = {
+    "issue_card",
+    "revoke_card",
+    "withhold_card",
+    "return_card",
+    "create_eid",
+    "lock_eid",
+    "unlock_eid",
+}
+#: Identity certificates (`cards=True` with `residence=True`), dated after an abode.
+CERTIFICATES = {"issue_identity_certificate", "revoke_identity_certificate"}
 
 
 @pytest.mark.parametrize("household_refs", [False, True], ids=["by-number", "by-act"])
@@ -63,9 +75,10 @@ def test_every_row_is_a_valid_act_referring_only_to_earlier_births(household_ref
     A household named by its act is replaced by a number to pass the models: the import does
     not resolve that name yet (docs/import.md, "Naming a household")."""
     rows = list(
-        PopulationGenerator(400, seed=9, rates=DENSE, residence=True, household_refs=household_refs)
-        .rows()
-    )  # fmt: skip
+        PopulationGenerator(
+            400, seed=9, rates=DENSE, residence=True, household_refs=household_refs, cards=True
+        ).rows()
+    )
     registered: set[str] = set()
     households: set[tuple[str, str]] = set()
     for number, raw in enumerate(rows, 1):
@@ -84,7 +97,7 @@ def test_every_row_is_a_valid_act_referring_only_to_earlier_births(household_ref
         for key in ("born", "registered_on", "died_on", "effective"):
             if key in raw:
                 assert raw[key] <= HORIZON.isoformat()
-        if raw["kind"] not in CIVIL:
+        if raw["kind"] not in CIVIL | IDENTITY | CERTIFICATES:
             assert raw["effective"] >= RESIDENCE_FROM.isoformat()
         if "until" in raw:
             assert raw["until"] <= years_after(date.fromisoformat(raw["effective"]), 2).isoformat()
@@ -124,7 +137,7 @@ def test_a_generated_file_imports_without_a_rejected_row(sqlite_url: str, tmp_pa
     """Every act of a generated file is lawful: civil acts, residence, households (named only
     when they are set up, without household references) and record cleaning. The counts the
     register keeps are those the file's rows give."""
-    rows = list(PopulationGenerator(2000, seed=9, rates=DENSE, residence=True).rows())
+    rows = list(PopulationGenerator(2000, seed=9, rates=DENSE, residence=True, cards=True).rows())
     source = write_lines(
         tmp_path / "people.jsonl", [json.dumps(r, ensure_ascii=False) for r in rows]
     )
@@ -136,6 +149,7 @@ def test_a_generated_file_imports_without_a_rejected_row(sqlite_url: str, tmp_pa
     assert summary["rejected"] == 0
     assert summary["recorded_by_kind"] == dict(sorted(Counter(r["kind"] for r in rows).items()))
     assert ledger_counts(sqlite_url, rows, HORIZON) == register_counts(rows, HORIZON)
+    assert ledger_cards(sqlite_url, rows) == file_cards(rows)
 
 
 @pytest.mark.slow
@@ -147,7 +161,9 @@ def test_a_file_naming_households_by_their_acts_is_lawful_once_each_name_is_reso
     the import needs (docs/import.md, "Naming a household"). No act is refused, and the
     register's counts are those the file's rows give."""
     rows = list(
-        PopulationGenerator(800, seed=9, rates=DENSE, residence=True, household_refs=True).rows()
+        PopulationGenerator(
+            800, seed=10, rates=DENSE, residence=True, household_refs=True, cards=True
+        ).rows()
     )
     register = CivilRegister(sqlite_url)
     numbers: dict[tuple[str, str], str] = {}
@@ -336,3 +352,97 @@ def test_the_report_of_an_imported_file_counts_what_the_file_says(
         == counted["undetermined_children"]
     )
     assert report["households"] > 0
+
+
+def file_cards(rows: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
+    """Per person (by birth act) with an identity act: the reasons of their cards in order,
+    the revocations (a row's, or a renunciation's after a card), the withholdings, the eid."""
+    people: dict[str, dict[str, Any]] = {}
+    for raw in rows:
+        ref = raw.get("person")
+        if raw["kind"] not in IDENTITY | {"renunciation"} or not isinstance(ref, dict):
+            continue
+        key = f"{ref['office']}|{ref['reference']}"
+        if raw["kind"] == "renunciation":
+            if key in people and people[key]["cards"]:
+                people[key]["revoked"].append("lost_nationality")
+            continue
+        person = people.setdefault(key, {"cards": [], "revoked": [], "withheld": 0, "eid": False})
+        if raw["kind"] == "issue_card":
+            person["cards"].append(raw["reason"])
+        elif raw["kind"] == "revoke_card":
+            person["revoked"].append(raw["ground"])
+        elif raw["kind"] == "withhold_card":
+            person["withheld"] += 1
+        elif raw["kind"] == "create_eid":
+            person["eid"] = True
+    return {
+        key: (tuple(p["cards"]), tuple(p["revoked"]), p["eid"])
+        for key, p in people.items()
+        if p["cards"]
+    }
+
+
+def ledger_cards(store_url: str, rows: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
+    """`file_cards` read from the ledger's records of the file's people."""
+    register = CivilRegister(store_url)
+    found: dict[str, tuple[Any, ...]] = {}
+    for raw in rows:
+        if raw["kind"] != "birth":
+            continue
+        person = register.person(person_id_for_birth(raw["office"], raw["reference"]))
+        identity = person.identity
+        if identity.cards:
+            found[f"{raw['office']}|{raw['reference']}"] = (
+                tuple(card.reason for card in identity.cards),
+                tuple(card.revoked for card in identity.cards if card.revoked),
+                identity.eid is not None,
+            )
+    return found
+
+
+def test_cards_follow_the_campaign_and_each_person_s_identity_acts_are_in_date_order() -> None:
+    """Most citizens 14 or over in March 2021, alive through June 2021, get a card in the
+    2021 campaign; a person's identity acts are in date order, after the registration, before
+    any death or renunciation, and a renunciation has no revocation row of its own."""
+    rows = list(PopulationGenerator(3000, seed=5, cards=True).rows())
+    born: dict[str, date] = {}
+    citizen: dict[str, bool] = {}
+    ended: dict[str, date] = {}
+    acts: dict[str, list[date]] = {}
+    first_card: dict[str, date] = {}
+    for raw in rows:
+        if raw["kind"] == "birth":
+            key = f"{raw['office']}|{raw['reference']}"
+            born[key] = date.fromisoformat(raw["born"])
+            citizen[key] = raw["nationality"] == "vietnamese"
+            continue
+        ref = raw.get("person")
+        key = f"{ref['office']}|{ref['reference']}" if isinstance(ref, dict) else ""
+        if raw["kind"] in ("death", "renunciation"):
+            ended.setdefault(key, date.fromisoformat(raw.get("died_on") or raw["effective"]))
+        if raw["kind"] not in IDENTITY:
+            continue
+        on = date.fromisoformat(raw["effective"])
+        assert key not in ended, raw
+        assert on > born[key]
+        assert raw.get("ground") != "lost_nationality"
+        acts.setdefault(key, []).append(on)
+        if raw["kind"] == "issue_card":
+            first_card.setdefault(key, on)
+    assert all(days == sorted(days) for days in acts.values())
+    campaign_age = [
+        key
+        for key, day in born.items()
+        if citizen[key]
+        and age_on(day, date(2021, 3, 1)) >= 14
+        and ended.get(key, HORIZON) > date(2021, 6, 30)
+    ]
+    in_campaign = [
+        key
+        for key in campaign_age
+        if date(2021, 3, 1) <= first_card.get(key, date.min) <= date(2021, 6, 30)
+    ]
+    assert len(in_campaign) > len(campaign_age) / 2
+    reasons = Counter(r["reason"] for r in rows if r["kind"] == "issue_card")
+    assert {"first", "age", "lost", "damaged", "request"} <= set(reasons)
