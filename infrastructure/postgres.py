@@ -27,6 +27,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from infrastructure.dialect import POSTGRES
 from infrastructure.errors import OutcomeUnknown
 from infrastructure.settings import append_route
+from infrastructure.store_url import TARGET_SESSION_ATTRS_VAR
 
 APPEND_ONLY_MESSAGE = "civledger: the event log is append-only"
 #: Roles made by `civledger admin roles`: clerks read and append, auditors only read.
@@ -381,6 +382,11 @@ class LedgerPostgresFactory(PostgresFactory):
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
         pool = self.datastore.pool
+        # Several hosts (a Patroni cluster): libpq picks the one whose role the URL asks for,
+        # on every new connection of the pool, so clients follow the primary by themselves.
+        attrs = self.env.get(TARGET_SESSION_ATTRS_VAR)
+        if attrs and isinstance(pool.kwargs, dict):
+            pool.kwargs["target_session_attrs"] = attrs
         given = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
         kwargs = {k: v for k, v in (given or {}).items() if k != "row_factory"}
         try:
