@@ -22,9 +22,15 @@ import psycopg
 import pytest
 
 from application.register import CivilRegister
-from scripts.ha_cluster import HACluster
+from scripts.ha_cluster import HACluster, HAClusterError
 from tests.faults.conftest import birth_args, civledger, start_civledger
-from tests.faults.invariants import birth_state, wait_until
+from tests.faults.invariants import (
+    assert_models_equal_a_rebuild,
+    audit_verifies,
+    birth_state,
+    log_positions,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -200,6 +206,12 @@ def test_the_primary_killed_under_eight_clerks_is_replaced_and_comes_back_as_a_s
                 "first_act_s": round(seconds, 1),
                 "first_ack_s": round(any_ack - killed_at, 1),
                 **promoted,
+                "attempts": sorted(
+                    (round(start - killed_at, 1), round(end - killed_at, 1), code, err[-90:])
+                    for c in clerks
+                    for _, start, end, code, err in c.attempts
+                    if end >= killed_at
+                )[:60],
             }
             handle.write(json.dumps(record) + "\n")
 
@@ -337,3 +349,57 @@ def test_a_primary_cut_off_from_etcd_stops_taking_writes(ha_cluster: HACluster) 
     with CivilRegister(ha_cluster.writer_url()) as register:
         assert birth_state(register, "HA-FENCE-1") is False
         assert birth_state(register, "HA-FENCE-2") is True
+
+
+def primary_positions(cluster: HACluster) -> dict[str, int]:
+    """The read models' tracking positions on whichever node is primary (empty when none)."""
+    try:
+        with psycopg.connect(cluster.primary().conninfo(), autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT application_name, notification_id FROM view_tracking"
+            ).fetchall()
+    except (psycopg.Error, HAClusterError):
+        return {}
+    return {str(name): int(position) for name, position in rows}
+
+
+def test_a_follower_goes_on_through_a_failover_without_a_restart(
+    ha_cluster: HACluster, tmp_path: Path
+) -> None:
+    writer, reader = ha_cluster.writer_url(), ha_cluster.reader_url()
+    acts = tmp_path / "acts.jsonl"
+    done = civledger(
+        "generate", "--people", "3000", "--seed", "7", "--out", str(acts), store=writer
+    )
+    assert done.returncode == 0, done.stderr
+    done = civledger("import", str(acts), "--json", store=writer, timeout=300)
+    assert done.returncode == 0, done.stderr
+    follower = start_civledger(
+        "projections", "follow", "--batch-size", "100", "--events-from", reader, store=writer
+    )
+    wait_until(
+        lambda: min(primary_positions(ha_cluster).values(), default=0) > 0,
+        120,
+        "the follower to write its first batch",
+    )
+    old = ha_cluster.primary()
+    ha_cluster.kill_node(old.name)
+    wait_until(lambda: ha_cluster.current_primary_name() not in (None, old.name), 90, "a primary")
+    clerk = RetryingClerk(writer, "F")
+    assert clerk.record("HA-AFTER-1"), clerk.error
+    with CivilRegister(writer) as register:
+        head = log_positions(register)[-1]
+    wait_until(
+        lambda: (
+            follower.poll() is not None
+            or min(primary_positions(ha_cluster).values(), default=0) >= head
+        ),
+        180,
+        "the follower to reach the head of the log on the new primary",
+    )
+    assert follower.poll() is None, follower.communicate()[1]
+    follower.send_signal(signal.SIGTERM)
+    _, err = follower.communicate(timeout=60)
+    assert follower.returncode == 0, err
+    assert_models_equal_a_rebuild(writer, writer)
+    audit_verifies(writer)
