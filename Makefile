@@ -77,3 +77,11 @@ faults: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Failover soak on a fresh Patroni cluster (scripts/ha-cluster): 8 clerks, a follower, the
+# primary killed every 2 minutes (docs/benchmarks.md, ## Failover).
+SOAK_FAILOVER_SECONDS ?= 600
+.PHONY: soak-failover
+
+soak-failover: $(STAMP)
+	$(BIN)/python -m bench.soak_failover --seconds $(SOAK_FAILOVER_SECONDS) --every 120

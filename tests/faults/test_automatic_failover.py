@@ -96,9 +96,6 @@ class RetryingClerk(threading.Thread):
             return []
         return [end for _, _, end, code, _ in self.attempts if code == 0 and end >= moment]
 
-    def successes_started_after(self, moment: float) -> list[float]:
-        return [end for _, start, end, code, _ in self.attempts if code == 0 and start >= moment]
-
 
 @contextmanager
 def clerks_writing(store: str, count: int) -> Iterator[list[RetryingClerk]]:
@@ -187,32 +184,22 @@ def test_the_primary_killed_under_eight_clerks_is_replaced_and_comes_back_as_a_s
         assert ha_cluster.kill_node(old.name), "no process of the primary was found"
         watch = PromotionWatch(ha_cluster, old.name, killed_at)
         watch.start()
+        # An act acknowledged once another node is primary was committed there: the old
+        # primary was dead by then. Acts in flight at the kill count too: the store retries
+        # them on a new connection, which libpq opens on the new primary.
         wait_until(
-            lambda: any(c.successes_started_after(killed_at) for c in clerks),
-            90,
+            lambda: any(c.successes_ending_after(watch.promoted) for c in clerks),
+            120,
             "an act acknowledged by the new primary",
         )
-        first = min(t for c in clerks for t in c.successes_started_after(killed_at))
-        promoted = watch.join_and_report()
+        first = min(t for c in clerks for t in c.successes_ending_after(watch.promoted))
+        steps = watch.join_and_report()
         before_more = acknowledged(clerks)
         wait_until(lambda: acknowledged(clerks) >= before_more + 8, 120, "8 more acts")
-    seconds = first - killed_at
     log = os.environ.get(FAILOVER_LOG_VAR)
     if log:
+        record = {"fault": "kill-primary", "first_act_s": round(first - killed_at, 1), **steps}
         with Path(log).open("a") as handle:
-            any_ack = min(t for c in clerks for t in c.successes_ending_after(watch.promoted))
-            record = {
-                "fault": "kill-primary",
-                "first_act_s": round(seconds, 1),
-                "first_ack_s": round(any_ack - killed_at, 1),
-                **promoted,
-                "attempts": sorted(
-                    (round(start - killed_at, 1), round(end - killed_at, 1), code, err[-90:])
-                    for c in clerks
-                    for _, start, end, code, err in c.attempts
-                    if end >= killed_at
-                )[:60],
-            }
             handle.write(json.dumps(record) + "\n")
 
     new = ha_cluster.primary()
@@ -282,7 +269,7 @@ def test_a_planned_switchover_under_clerk_load_fails_no_act_beyond_its_retry(
         old, new = ha_cluster.switchover()
         switched_at = time.monotonic()
         wait_until(
-            lambda: sum(len(c.successes_started_after(switched_at)) for c in clerks) >= 8,
+            lambda: sum(len(c.successes_ending_after(switched_at)) for c in clerks) >= 8,
             120,
             "8 acts acknowledged after the switchover",
         )
