@@ -91,15 +91,13 @@ def head_and_lag(cluster: HACluster) -> tuple[int, int] | None:
     return int(row[0]), int(row[0]) - int(tracked[0])
 
 
-def spawn(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def spawn(*args: str, env: dict[str, str], out: Path) -> subprocess.Popen[bytes]:
+    """Start a process whose output goes to files (`out`, `out`.err): a pipe nobody reads
+    during the run would fill and stop it."""
+    with out.open("wb") as stdout, out.with_suffix(".err").open("wb") as stderr:
+        return subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=stdout, stderr=stderr
+        )
 
 
 def first_ack_after(acks: list[float], moment: float) -> float | None:
@@ -111,7 +109,7 @@ def drive(seconds: float, every: float, clerks: int) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="civledger-soak-ha-", dir="/tmp"))
     root.chmod(0o755)
     cluster = HACluster.plan(root / "ha")
-    processes: list[subprocess.Popen[str]] = []
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         cluster.up()
         writer, reader = cluster.writer_url(), cluster.reader_url()
@@ -130,12 +128,12 @@ def drive(seconds: float, every: float, clerks: int) -> dict[str, Any]:
             raise HAClusterError(init.stderr)
         clerk_procs = [
             spawn("-m", "bench.soak_failover", "--role", "clerk", "--store", writer,
-                  "--office", f"S{k}", env=env)
+                  "--office", f"S{k}", env=env, out=root / f"clerk{k}.out")
             for k in range(clerks)
         ]  # fmt: skip
         follower = spawn(
             "-m", "cli.main", "projections", "follow", "--events-from", reader,
-            "--store", writer, env=env,
+            "--store", writer, env=env, out=root / "follower.out",
         )  # fmt: skip
         processes = [*clerk_procs, follower]
         started = time.time()
@@ -152,11 +150,11 @@ def drive(seconds: float, every: float, clerks: int) -> dict[str, Any]:
             time.sleep(0.5)
         for process in processes:
             process.send_signal(signal.SIGTERM)
-        outputs = [process.communicate(timeout=120) for process in clerk_procs]
-        follower.communicate(timeout=120)
+        for process in processes:
+            process.wait(timeout=120)
         acknowledged: dict[str, float] = {}
-        for out, _ in outputs:
-            for line in out.splitlines():
+        for k in range(clerks):
+            for line in (root / f"clerk{k}.out").read_text().splitlines():
                 reference, _, moment = line.partition(" ")
                 acknowledged[reference] = float(moment)
         acks = sorted(acknowledged.values())
