@@ -16,9 +16,10 @@ standby), so that each failover starts from three nodes.
 
 It reports, per failover: seconds from the kill to the promotion, to a named synchronous
 standby, and to the first act acknowledged by the new primary (write unavailability); and how
-long the follower took to get back to its lag before the kill. At the end it compares the
-acts acknowledged to clerks with the births stored: the two counts must be equal, and it exits
-1 when they are not.
+long after the kill the follower's lag was back to its usual level (its median over the minute
+before), counted once writes had resumed; and whether the follower exited during the run.
+At the end it compares the acts acknowledged to clerks with the births stored: the two counts
+must be equal, and it exits 1 when they are not.
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ def drive(seconds: float, every: float, clerks: int) -> dict[str, Any]:
                 failovers.append(fail_over(cluster, lags))
                 next_kill = time.time() + every
             time.sleep(0.5)
+        follower_exited = follower.poll()
         for process in processes:
             process.send_signal(signal.SIGTERM)
         for process in processes:
@@ -162,7 +164,7 @@ def drive(seconds: float, every: float, clerks: int) -> dict[str, Any]:
             first = first_ack_after(acks, failover.pop("promoted_at"))
             killed = failover.pop("killed_at")
             failover["first_act_s"] = None if first is None else round(first - killed, 1)
-            failover["lag_recovered_s"] = lag_recovery(lags, killed)
+            failover["lag_recovered_s"] = lag_recovery(lags, killed, first)
         cluster.wait_until_ready(timeout=120, standbys=1)
         with psycopg.connect(cluster.primary().conninfo(), autocommit=True) as conn:
             row = conn.execute(
@@ -177,6 +179,7 @@ def drive(seconds: float, every: float, clerks: int) -> dict[str, Any]:
             "clerks": clerks,
             "acknowledged": len(acknowledged),
             "stored": stored,
+            "follower_exit_during_run": follower_exited,
             "failovers": failovers,
             "unavailable_median_s": statistics.median(unavailable) if unavailable else None,
             "unavailable_worst_s": max(unavailable) if unavailable else None,
@@ -214,15 +217,18 @@ def fail_over(cluster: HACluster, lags: list[tuple[float, int]]) -> dict[str, An
     }
 
 
-def lag_recovery(lags: list[tuple[float, int]], killed: float) -> float | None:
+def lag_recovery(
+    lags: list[tuple[float, int]], killed: float, writing: float | None
+) -> float | None:
     """Seconds from the kill until the follower's lag is back to its median over the minute
-    before the kill."""
+    before the kill, counted from the first sample taken once writes had resumed (`writing`):
+    while nothing is written the lag falls by itself."""
     before = [lag for moment, lag in lags if killed - 60 <= moment < killed]
-    if not before:
+    if not before or writing is None:
         return None
     usual = statistics.median(before)
     for moment, lag in lags:
-        if moment > killed + 1 and lag <= usual:
+        if moment > writing + 1 and lag <= usual:
             return round(moment - killed, 1)
     return None
 
