@@ -35,8 +35,9 @@ from tests.faults.invariants import (
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 #: What a clerk's exit 1 may say while the cluster changes primary: no primary to be found
-#: yet, or a commit cut in flight. Both mean "retry the same command".
-RETRY_SAFE = ("is unreachable", "outcome is unknown")
+#: yet (for the store, or for the read models the birth's look-alike check reads), or a
+#: commit cut in flight. All mean "retry the same command".
+RETRY_SAFE = ("is unreachable", "outcome is unknown", "connection failed")
 
 #: A clerk whose connection died with the primary retries it about ten times, each time
 #: waiting up to CIVLEDGER_CONNECT_TIMEOUT for a connection: one second keeps that short.
