@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from application.register import CivilRegister
-from scripts.ha_cluster import HACluster, HAClusterError
+from scripts.ha_cluster import HACluster, HAClusterError, Node
 from tests.faults.conftest import birth_args, civledger, start_civledger
 from tests.faults.invariants import (
     assert_models_equal_a_rebuild,
@@ -169,6 +169,12 @@ def assert_every_act_once(cluster: HACluster, clerks: list[RetryingClerk]) -> No
             assert again.stdout.strip() == number
 
 
+def timeline(node: Node) -> int | None:
+    state = node.patroni_state()
+    value = None if state is None else state.get("timeline")
+    return int(value) if value is not None else None
+
+
 def write_directly(node_url: str, reference: str) -> tuple[int, str]:
     """Record a birth on one node by its own port, with no `target_session_attrs`."""
     done = civledger(*birth_args(reference), store=node_url)
@@ -214,6 +220,10 @@ def test_the_primary_killed_under_eight_clerks_is_replaced_and_comes_back_as_a_s
     with psycopg.connect(old.conninfo(), autocommit=True) as conn:
         row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
     assert row == (True,)
+    # It follows the new primary's timeline (rewound first if its WAL went past the fork).
+    wait_until(
+        lambda: timeline(old) == timeline(new) is not None, 60, f"{old.name} on the new timeline"
+    )
     # Split brain, tried directly: a write to the old primary's own port must fail.
     code, err = write_directly(old.url(), "HA-SPLIT-1")
     assert code == 1, err
