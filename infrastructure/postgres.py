@@ -27,6 +27,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from infrastructure.dialect import POSTGRES
 from infrastructure.errors import OutcomeUnknown
 from infrastructure.settings import append_route
+from infrastructure.store_url import TARGET_SESSION_ATTRS_VAR
 
 APPEND_ONLY_MESSAGE = "civledger: the event log is append-only"
 #: Roles made by `civledger admin roles`: clerks read and append, auditors only read.
@@ -415,9 +416,10 @@ class LedgerPostgresApplicationRecorder(PostgresApplicationRecorder):
         except (InterfaceError, OperationalError) as error:
             if phase.committing:
                 raise OutcomeUnknown(
-                    "the connection to the store was lost while the act was being committed, "
-                    "so the outcome is unknown (it may or may not be recorded); retrying the "
-                    "same command is safe: it records the act or reports it already recorded"
+                    "outcome unknown, a retry is safe: the connection to the store was lost "
+                    "while the act was being committed, so the outcome is unknown (it may or "
+                    "may not be recorded); retrying the same command records the act or "
+                    "reports it already recorded"
                 ) from error
             raise
 
@@ -478,6 +480,11 @@ class LedgerPostgresFactory(PostgresFactory):
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
         pool = self.datastore.pool
+        # Several hosts (a Patroni cluster): libpq picks the one whose role the URL asks for,
+        # on every new connection of the pool, so clients follow the primary by themselves.
+        attrs = self.env.get(TARGET_SESSION_ATTRS_VAR)
+        if attrs and isinstance(pool.kwargs, dict):
+            pool.kwargs["target_session_attrs"] = attrs
         given = pool.kwargs() if callable(pool.kwargs) else pool.kwargs
         kwargs = {k: v for k, v in (given or {}).items() if k != "row_factory"}
         try:

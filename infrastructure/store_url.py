@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -24,6 +24,10 @@ from infrastructure.settings import check_library_settings
 DEFAULT_STORE = "sqlite:///civledger.sqlite"
 SQLITE_MODULE = "infrastructure.sqlite:LedgerSQLiteFactory"
 POSTGRES_MODULE = "infrastructure.postgres:LedgerPostgresFactory"
+
+#: The library environment key that carries a URL's `target_session_attrs` to the factory
+#: (`infrastructure.postgres.LedgerPostgresFactory`), which hands it to libpq.
+TARGET_SESSION_ATTRS_VAR = "POSTGRES_TARGET_SESSION_ATTRS"
 
 #: The store's numeric settings, in whole seconds: each environment variable and its default.
 CONNECT_TIMEOUT_VAR = "CIVLEDGER_CONNECT_TIMEOUT"
@@ -69,7 +73,11 @@ def whole_seconds(variable: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class StoreURL:
-    """`sqlite:///relative.sqlite`, `sqlite:////abs/path.sqlite` or `postgresql://u[:p]@h[:port]/db`."""
+    """`sqlite:///relative.sqlite`, `sqlite:////abs/path.sqlite` or `postgresql://u[:p]@h[:port]/db`.
+
+    A PostgreSQL URL may name several hosts, libpq's way: `postgresql://u@h1:p1,h2:p2/db`,
+    with `?target_session_attrs=read-write` (the writers) or `prefer-standby` (the readers);
+    `host` and `port` then hold comma-separated lists, which libpq reads as such."""
 
     url: str
     scheme: str
@@ -79,6 +87,9 @@ class StoreURL:
     user: str = ""
     password: str = ""
     dbname: str = ""
+    #: libpq's `target_session_attrs` from the query string ("" when absent): with several
+    #: hosts, which of them a connection settles on (docs/operations.md, ## Clients).
+    target_session_attrs: str = ""
 
     @classmethod
     def parse(cls, url: str) -> StoreURL:
@@ -91,27 +102,27 @@ class StoreURL:
             return cls(url=text, scheme="sqlite", path=path)
         try:
             parts = urlsplit(text)
-            scheme, hostname = parts.scheme, parts.hostname
+            scheme = parts.scheme
         except ValueError:  # an unclosed `[` of an IPv6 address
             raise InvalidInput(f"store URL {shown!r} is malformed") from None
         if scheme in ("postgresql", "postgres"):
+            userinfo, _, hostlist = parts.netloc.rpartition("@")
+            user, _, password = userinfo.partition(":")
             dbname = parts.path.lstrip("/")
-            if not hostname or not dbname:
+            hosts, ports = _hosts_and_ports(hostlist, shown)
+            if not hosts or not dbname:
                 raise InvalidInput(
                     f"store URL {shown!r} must be postgresql://user[:password]@host[:port]/dbname"
                 )
-            try:
-                port = str(parts.port or 5432)
-            except ValueError:
-                raise InvalidInput(f"store URL {shown!r} has a bad port") from None
             return cls(
                 url=text,
                 scheme="postgresql",
-                host=hostname,
-                port=port,
-                user=unquote(parts.username or "postgres"),
-                password=unquote(parts.password or ""),
+                host=",".join(hosts),
+                port=",".join(ports),
+                user=unquote(user or "postgres"),
+                password=unquote(password),
                 dbname=unquote(dbname),
+                target_session_attrs=_target_session_attrs(parts.query, shown),
             )
         raise InvalidInput(
             f"store URL {shown!r} is neither sqlite:///FILE nor postgresql://user@host[:port]/db"
@@ -160,7 +171,41 @@ class StoreURL:
             "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
             "POSTGRES_POOL_SIZE": "2",
             "POSTGRES_MAX_OVERFLOW": "4",
+            TARGET_SESSION_ATTRS_VAR: self.target_session_attrs,
         }
+
+
+#: The values libpq (PostgreSQL 14 and later) accepts for `target_session_attrs`.
+TARGET_SESSION_ATTRS = ("any", "read-write", "read-only", "primary", "standby", "prefer-standby")
+
+
+def _hosts_and_ports(hostlist: str, shown: str) -> tuple[list[str], list[str]]:
+    """The hosts and ports of `h1[:p1],h2[:p2],...` (IPv6 hosts in brackets)."""
+    hosts: list[str] = []
+    ports: list[str] = []
+    for entry in hostlist.split(",") if hostlist else []:
+        try:
+            one = urlsplit(f"//{entry}")
+            host, port = one.hostname, one.port
+        except ValueError:
+            raise InvalidInput(f"store URL {shown!r} has a bad host or port") from None
+        if not host:
+            raise InvalidInput(f"store URL {shown!r} has an empty host in its host list")
+        hosts.append(host)
+        ports.append(str(port or 5432))
+    return hosts, ports
+
+
+def _target_session_attrs(query: str, shown: str) -> str:
+    values = parse_qs(query).get("target_session_attrs", [])
+    if not values:
+        return ""
+    if len(values) > 1 or values[0] not in TARGET_SESSION_ATTRS:
+        raise InvalidInput(
+            f"store URL {shown!r}: target_session_attrs must be one of "
+            f"{', '.join(TARGET_SESSION_ATTRS)}"
+        )
+    return values[0]
 
 
 def store_from_env(url: str | None = None) -> StoreURL:

@@ -119,6 +119,7 @@ class PostgresViews(ViewDatabase):
             password=url.password or None,
             dbname=url.dbname,
             connect_timeout=url.connect_timeout,
+            target_session_attrs=url.target_session_attrs or None,
             autocommit=True,
         )
         self.connection.execute("SET client_min_messages = warning")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.ha_cluster import HACluster, missing_packages
 from tests.conftest import REQUIRE_POSTGRES
 from tests.faults.cluster import Cluster, unavailable_reason
 
@@ -121,4 +122,34 @@ def running_cluster() -> Iterator[Cluster]:
 def pg_cluster() -> Iterator[Cluster]:
     """A cluster for one test (the tests that kill, promote or restart servers)."""
     with running_cluster() as cluster:
+        yield cluster
+
+
+@contextmanager
+def running_ha_cluster() -> Iterator[HACluster]:
+    """A fresh etcd + three Patroni nodes (scripts/ha_cluster.py) with the ledger's schema,
+    removed afterwards. Fails instead of skipping under CIVLEDGER_REQUIRE_POSTGRES=1."""
+    missing = missing_packages()
+    if missing:
+        message = f"!!! no Patroni cluster can be built ({'; '.join(missing)}); HA tests NOT RUN"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+    root = Path(tempfile.mkdtemp(prefix="civledger-ha-", dir="/tmp"))
+    root.chmod(0o755)  # the nodes run as another OS user
+    cluster = HACluster.plan(root / "ha")
+    try:
+        cluster.up()
+        init = civledger("init", store=cluster.writer_url())
+        assert init.returncode == 0, init.stderr
+        yield cluster
+    finally:
+        cluster.down(remove=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def ha_cluster() -> Iterator[HACluster]:
+    """A Patroni cluster for one test (the tests that kill nodes or switch the primary over)."""
+    with running_ha_cluster() as cluster:
         yield cluster

@@ -130,7 +130,7 @@ def test_a_cut_while_commit_is_in_flight_says_outcome_unknown_and_a_retry_finds_
 
     assert clerk.returncode == 1, err
     assert "outcome is unknown" in err
-    assert "retrying the same command is safe" in err
+    assert "outcome unknown, a retry is safe" in err
     assert len(err.strip().splitlines()) == 1
     assert out == ""
 

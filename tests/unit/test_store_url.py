@@ -76,3 +76,46 @@ def test_the_store_timeouts_reach_the_librarys_settings(monkeypatch: pytest.Monk
         == "2"
     )
     assert StoreURL.parse("sqlite:///ledger.sqlite").environment()["SQLITE_LOCK_TIMEOUT"] == "7"
+
+
+# A cluster's URL: several hosts, libpq's way, and the role a connection must find.
+
+CLUSTER = (
+    "postgresql://clerk:{pw}@10.0.0.1:5441,10.0.0.2,[::1]:5443/ledger?target_session_attrs={a}"
+)
+
+
+def test_a_url_naming_several_hosts_gives_libpq_its_host_and_port_lists() -> None:
+    url = StoreURL.parse(CLUSTER.format(pw=HIDDEN, a="read-write"))
+    assert url.host == "10.0.0.1,10.0.0.2,::1"
+    assert url.port == "5441,5432,5443"
+    assert (url.user, url.password, url.dbname) == ("clerk", HIDDEN, "ledger")
+    assert url.target_session_attrs == "read-write"
+    env = url.environment()
+    assert env["POSTGRES_HOST"] == "10.0.0.1,10.0.0.2,::1"
+    assert env["POSTGRES_PORT"] == "5441,5432,5443"
+    assert env["POSTGRES_TARGET_SESSION_ATTRS"] == "read-write"
+    assert HIDDEN not in url.redacted()
+    assert url.redacted().startswith("postgresql://clerk:***@10.0.0.1:5441,10.0.0.2,[::1]:5443/")
+
+
+def test_a_one_host_url_asks_for_no_particular_role() -> None:
+    url = StoreURL.parse("postgresql://clerk@db/ledger")
+    assert (url.host, url.port, url.target_session_attrs) == ("db", "5432", "")
+    assert url.environment()["POSTGRES_TARGET_SESSION_ATTRS"] == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        CLUSTER.format(pw=HIDDEN, a="writer"),  # not a libpq value
+        CLUSTER.format(pw=HIDDEN, a="read-write&target_session_attrs=any"),  # twice
+        f"postgresql://clerk:{HIDDEN}@10.0.0.1:5441,,10.0.0.3/ledger",  # an empty host
+        f"postgresql://clerk:{HIDDEN}@10.0.0.1:5441,10.0.0.2:99999/ledger",  # a bad port
+    ],
+)
+def test_a_bad_cluster_url_is_bad_input_that_never_shows_its_password(url: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        StoreURL.parse(url)
+    assert HIDDEN not in refused.value.message
+    assert "clerk:***@" in refused.value.message
