@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from projections.engine import PROJECTION_NAMES
 from tests.faults.cluster import Cluster
 from tests.faults.conftest import civledger, start_civledger
 from tests.faults.invariants import assert_models_equal_a_rebuild, audit_verifies, wait_until
@@ -67,7 +68,10 @@ def test_a_follower_carries_on_through_an_immediate_restart_of_the_primary(
     wait_until(
         lambda: (
             follower.poll() is not None
-            or (len(positions(pg_cluster)) == 3 and min(positions(pg_cluster).values()) >= head)
+            or (
+                len(positions(pg_cluster)) == len(PROJECTION_NAMES)
+                and min(positions(pg_cluster).values()) >= head
+            )
         ),
         180,
         "the follower to reach the head of the log",
