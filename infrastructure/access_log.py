@@ -49,6 +49,15 @@ from infrastructure.store_url import StoreURL, store_from_env
 
 PARTNERS_TABLE = "civledger_partners"
 ACCESS_LOG_TABLE = "civledger_access_log"
+#: The access log's own Merkle log (`audit.access_log`): its leaves, nodes and checkpoints.
+ACCESS_MERKLE_LEAVES = "civledger_access_merkle_leaves"
+ACCESS_MERKLE_NODES = "civledger_access_merkle_nodes"
+ACCESS_MERKLE_CHECKPOINTS = "civledger_access_merkle_checkpoints"
+ACCESS_MERKLE_TABLES = (ACCESS_MERKLE_LEAVES, ACCESS_MERKLE_NODES, ACCESS_MERKLE_CHECKPOINTS)
+#: PostgreSQL advisory lock: writers hold it shared while they append, the Merkle log takes it
+#: exclusively to read, so it never logs a row while a lower position may still commit.
+ACCESS_LOCK_KEY = 0x6369766C61636373  # "civlaccs"
+_PG_SHARED_LOCK = "SELECT pg_advisory_xact_lock_shared(%s)"
 #: The role `civledger serve` may connect as on PostgreSQL: read partners, append entries.
 SERVICE_ROLE = "civledger_service"
 #: Entries committed together at most (a batch waiting longer is cut there).
@@ -280,6 +289,11 @@ class AccessLogStore:
             sql.SQL("GRANT SELECT, INSERT ON {log} TO {s}").format(log=log, s=service),
             sql.SQL("GRANT SELECT ON {log} TO {a}").format(log=log, a=auditor),
         ]
+        merkle = [t for t in ACCESS_MERKLE_TABLES if self.dialect.has_table(self._query, t)]
+        statements += [
+            sql.SQL("GRANT SELECT ON {t} TO {a}").format(t=sql.Identifier(t), a=auditor)
+            for t in merkle
+        ]
         with self._errors(), self._pg.transaction():
             for statement in statements:
                 self._pg.execute(statement)
@@ -377,8 +391,9 @@ class AccessLogStore:
             with self._transaction():
                 self._executemany(statement, rows)
             return
-        # One statement, one round trip: its own transaction, committed when it returns.
-        with self._errors():
+        # One pipelined transaction: the shared lock (see ACCESS_LOCK_KEY), one statement.
+        with self._errors(), self._pg.pipeline(), self._pg.transaction():
+            self._pg.execute(_PG_SHARED_LOCK, (ACCESS_LOCK_KEY,), prepare=True)
             self._pg.execute(_PG_APPEND, _columns(entries), prepare=True)
 
     def entries(
@@ -542,7 +557,10 @@ class AsyncGroupCommitLog:
                         autocommit=True,
                     )
                 entries = [entry for entry, _ in batch]
-                await self._connection.execute(_PG_APPEND, _columns(entries), prepare=True)
+                connection = self._connection
+                async with connection.pipeline(), connection.transaction():
+                    await connection.execute(_PG_SHARED_LOCK, (ACCESS_LOCK_KEY,), prepare=True)
+                    await connection.execute(_PG_APPEND, _columns(entries), prepare=True)
             except Exception as error:
                 await self._drop()
                 failure = StoreUnavailable(f"access log: {type(error).__name__}")
