@@ -62,6 +62,8 @@ _PG_SHARED_LOCK = "SELECT pg_advisory_xact_lock_shared(%s)"
 SERVICE_ROLE = "civledger_service"
 #: Entries committed together at most (a batch waiting longer is cut there).
 GROUP_MAX = 512
+#: Writer tasks (each with its connection) of the event-loop group commit, per worker.
+WRITERS = 2
 #: Longest page of the access log.
 PAGE_MAX = 500
 
@@ -519,17 +521,20 @@ class GroupCommitLog:
 
 
 class AsyncGroupCommitLog:
-    """The group commit of `GroupCommitLog` on the event loop, for PostgreSQL: one task takes
-    every entry queued since its last commit and appends them in one statement on an async
-    connection, so that no request, and no thread, waits on another thread for its commit."""
+    """The group commit of `GroupCommitLog` on the event loop, for PostgreSQL: a writer task
+    takes every entry queued since its last commit and appends them in one statement on its
+    own async connection, so that no request, and no thread, waits on another thread for its
+    commit. `WRITERS` tasks share the queue: an entry that arrives while one commit is being
+    flushed goes out in the next writer's commit instead of waiting for the first to end."""
 
-    def __init__(self, store: StoreURL) -> None:
+    def __init__(self, store: StoreURL, writers: int = WRITERS) -> None:
         if store.is_sqlite:
             raise ValueError("the event-loop writer is for PostgreSQL")
         self.store = store
         self._queue: asyncio.Queue[tuple[AccessEntry, asyncio.Future[None]]] = asyncio.Queue()
-        self._connection: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._connections: list[psycopg.AsyncConnection[tuple[Any, ...]]] = []
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._run()) for _ in range(writers)]
         self.commits = 0
         self.entries = 0
 
@@ -539,30 +544,37 @@ class AsyncGroupCommitLog:
         self._queue.put_nowait((entry, future))
         await future
 
+    async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        url = self.store
+        connection = await psycopg.AsyncConnection.connect(
+            host=url.host,
+            port=url.port,
+            user=url.user,
+            password=url.password or None,
+            dbname=url.dbname,
+            connect_timeout=url.connect_timeout,
+            autocommit=True,
+        )
+        self._connections.append(connection)
+        return connection
+
     async def _run(self) -> None:
+        connection: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
         while True:
             batch = [await self._queue.get()]
             while len(batch) < GROUP_MAX and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                if self._connection is None:
-                    url = self.store
-                    self._connection = await psycopg.AsyncConnection.connect(
-                        host=url.host,
-                        port=url.port,
-                        user=url.user,
-                        password=url.password or None,
-                        dbname=url.dbname,
-                        connect_timeout=url.connect_timeout,
-                        autocommit=True,
-                    )
+                if connection is None:
+                    connection = await self._connect()
                 entries = [entry for entry, _ in batch]
-                connection = self._connection
                 async with connection.pipeline(), connection.transaction():
                     await connection.execute(_PG_SHARED_LOCK, (ACCESS_LOCK_KEY,), prepare=True)
                     await connection.execute(_PG_APPEND, _columns(entries), prepare=True)
             except Exception as error:
-                await self._drop()
+                if connection is not None:
+                    await self._drop(connection)
+                    connection = None
                 failure = StoreUnavailable(f"access log: {type(error).__name__}")
                 for _, future in batch:
                     if not future.done():
@@ -574,14 +586,17 @@ class AsyncGroupCommitLog:
                 if not future.done():
                     future.set_result(None)
 
-    async def _drop(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.close()
-            self._connection = None
+    async def _drop(self, connection: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        if connection in self._connections:
+            self._connections.remove(connection)
+        with contextlib.suppress(Exception):
+            await connection.close()
 
     async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        await self._drop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for connection in list(self._connections):
+            await self._drop(connection)
