@@ -57,7 +57,6 @@ ACCESS_MERKLE_TABLES = (ACCESS_MERKLE_LEAVES, ACCESS_MERKLE_NODES, ACCESS_MERKLE
 #: PostgreSQL advisory lock: writers hold it shared while they append, the Merkle log takes it
 #: exclusively to read, so it never logs a row while a lower position may still commit.
 ACCESS_LOCK_KEY = 0x6369766C61636373  # "civlaccs"
-_PG_SHARED_LOCK = "SELECT pg_advisory_xact_lock_shared(%s)"
 #: The role `civledger serve` may connect as on PostgreSQL: read partners, append entries.
 SERVICE_ROLE = "civledger_service"
 #: Entries committed together at most (a batch waiting longer is cut there).
@@ -137,9 +136,12 @@ class AccessEntry:
 
 _COLUMNS = ("at", "partner", "purpose", "person", "operation", "outcome", "txn")
 #: PostgreSQL: a batch of entries in one statement (arrays of each column), one round trip.
+#: The shared lock (ACCESS_LOCK_KEY) is taken in the same statement, by a CTE that every row
+#: is joined with, so it is held before any row draws its position, until the commit.
 _PG_APPEND = (
+    f"WITH locked AS (SELECT pg_advisory_xact_lock_shared({ACCESS_LOCK_KEY})) "
     f"INSERT INTO {ACCESS_LOG_TABLE} ({', '.join(_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join('%s::text[]' for _ in _COLUMNS)})"
+    f"SELECT entry.* FROM locked, unnest({', '.join('%s::text[]' for _ in _COLUMNS)}) AS entry"
 )
 
 
@@ -393,9 +395,8 @@ class AccessLogStore:
             with self._transaction():
                 self._executemany(statement, rows)
             return
-        # One pipelined transaction: the shared lock (see ACCESS_LOCK_KEY), one statement.
-        with self._errors(), self._pg.pipeline(), self._pg.transaction():
-            self._pg.execute(_PG_SHARED_LOCK, (ACCESS_LOCK_KEY,), prepare=True)
+        # One statement, one round trip: its own transaction, committed when it returns.
+        with self._errors():
             self._pg.execute(_PG_APPEND, _columns(entries), prepare=True)
 
     def entries(
@@ -568,9 +569,7 @@ class AsyncGroupCommitLog:
                 if connection is None:
                     connection = await self._connect()
                 entries = [entry for entry, _ in batch]
-                async with connection.pipeline(), connection.transaction():
-                    await connection.execute(_PG_SHARED_LOCK, (ACCESS_LOCK_KEY,), prepare=True)
-                    await connection.execute(_PG_APPEND, _columns(entries), prepare=True)
+                await connection.execute(_PG_APPEND, _columns(entries), prepare=True)
             except Exception as error:
                 if connection is not None:
                     await self._drop(connection)
