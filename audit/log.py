@@ -82,6 +82,32 @@ class _Backend(ABC):
     a transaction on the event log's own connections is opened."""
 
     dialect: Dialect
+    #: The tree's tables, their trigger, the lock serialising appends, and what a leaf is.
+    leaves, nodes, checkpoints = LEAVES, NODES, CHECKPOINTS
+    append_only_message = APPEND_ONLY_MESSAGE
+    refuse_function = REFUSE_FUNCTION
+    lock_key = LOCK_KEY
+    noun, plural = "event", "events"
+
+    @property
+    def tables(self) -> tuple[str, str, str]:
+        return (self.leaves, self.nodes, self.checkpoints)
+
+    @property
+    def leaf_table(self) -> str:
+        return self.table(self.leaves)
+
+    @property
+    def node_table(self) -> str:
+        return self.table(self.nodes)
+
+    @property
+    def checkpoint_table(self) -> str:
+        return self.table(self.checkpoints)
+
+    def leaf(self, row: Sequence[Any]) -> bytes:
+        """The leaf hash of a row that `events_after` returned."""
+        return EventLeaf.of_stored(*row).hash()
 
     def __init__(self, log: ReadsEvents) -> None:
         self.recorder = cast(Any, log.recorder)
@@ -110,7 +136,9 @@ class _Backend(ABC):
             cur.execute(statement, params)
             return cast(Sequence[Sequence[Any]], cur.fetchall())
 
-        return self.dialect.count_tables(query, [self.table(t) for t in TABLES]) == len(TABLES)
+        return self.dialect.count_tables(query, [self.table(t) for t in self.tables]) == len(
+            self.tables
+        )
 
     @abstractmethod
     def read(self) -> AbstractContextManager[Cursor]: ...
@@ -122,7 +150,7 @@ class _Backend(ABC):
     def can_write(self) -> bool: ...
 
     @abstractmethod
-    def events_after(self, cur: Cursor, position: int, limit: int) -> list[EventRow]: ...
+    def events_after(self, cur: Cursor, position: int, limit: int) -> Sequence[Any]: ...
 
     def logins_at(self, cur: Cursor, positions: Sequence[int]) -> dict[int, str | None]:
         """The login stamped on each row at `positions` (none on SQLite)."""
@@ -131,16 +159,19 @@ class _Backend(ABC):
     def create_statements(self) -> list[str]:
         """The log's tables and their append-only triggers (idempotent)."""
         return [
-            f"CREATE TABLE IF NOT EXISTS {self.table(LEAVES)} (leaf_index {self.bigint} "
+            f"CREATE TABLE IF NOT EXISTS {self.table(self.leaves)} (leaf_index {self.bigint} "
             f"PRIMARY KEY, position {self.bigint} NOT NULL UNIQUE, leaf_hash {self.blob} "
             "NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {self.table(NODES)} (level INTEGER NOT NULL, "
+            f"CREATE TABLE IF NOT EXISTS {self.table(self.nodes)} (level INTEGER NOT NULL, "
             f"node_index {self.bigint} NOT NULL, hash {self.blob} NOT NULL, "
             "PRIMARY KEY (level, node_index))",
-            f"CREATE TABLE IF NOT EXISTS {self.table(CHECKPOINTS)} (tree_size {self.bigint} "
+            f"CREATE TABLE IF NOT EXISTS {self.table(self.checkpoints)} (tree_size {self.bigint} "
             f"PRIMARY KEY, root_hash {self.blob} NOT NULL, made_at TEXT NOT NULL)",
             *self.dialect.append_only(
-                TABLES, APPEND_ONLY_MESSAGE, schema=self.schema, function=REFUSE_FUNCTION
+                self.tables,
+                self.append_only_message,
+                schema=self.schema,
+                function=self.refuse_function,
             ),
         ]
 
@@ -205,7 +236,7 @@ class _Postgres(_Backend):
             conn.transaction(),
             conn.cursor(row_factory=tuple_row) as cur,
         ):
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
             yield cur
 
     def can_write(self) -> bool:
@@ -214,7 +245,7 @@ class _Postgres(_Backend):
                 cur.execute(
                     "SELECT bool_and(has_table_privilege(name, 'INSERT')) "
                     "FROM unnest(%s::text[]) AS name",
-                    ([self.table(t) for t in TABLES],),
+                    ([self.table(t) for t in self.tables],),
                 )
             else:
                 cur.execute("SELECT has_schema_privilege(%s, 'CREATE')", (self.schema,))
@@ -307,9 +338,13 @@ class MerkleLogProjection:
         side's register. Checkpoints are dated by `clock`: by default the register's own, or
         the system's."""
         self.log = log
-        self.backend = _backend(log)
+        self.backend = self._backend_for(log)
         self.batch_size = batch_size
         self.clock: Clock = clock or cast(Clock, getattr(log, "clock", None) or SystemClock())
+
+    def _backend_for(self, log: ReadsEvents) -> _Backend:
+        """The tree's tables and rows: the event log's (a subclass logs another table)."""
+        return _backend(log)
 
     # ------------------------------------------------------------- maintenance
 
@@ -352,7 +387,7 @@ class MerkleLogProjection:
         made = Checkpoint(size, self._frontier(cur, size).root(), self.clock.now())
         cur.execute(
             self.backend.q(
-                f"INSERT INTO {self.backend.table(CHECKPOINTS)} "
+                f"INSERT INTO {self.backend.checkpoint_table} "
                 "(tree_size, root_hash, made_at) VALUES (?, ?, ?)"
             ),
             (made.size, made.root, made.at.isoformat()),
@@ -367,7 +402,7 @@ class MerkleLogProjection:
             appended = 0
             while rows := self.backend.events_after(cur, position, self.batch_size):
                 for row in rows:
-                    frontier.append(EventLeaf.of_stored(*row).hash())
+                    frontier.append(self.backend.leaf(row))
                 appended += len(rows)
                 position = rows[-1][0]
         made = Checkpoint(frontier.size, frontier.root(), self.clock.now())
@@ -382,12 +417,12 @@ class MerkleLogProjection:
         leaves: list[tuple[int, int, bytes]] = []
         nodes: list[tuple[int, int, bytes]] = []
         for row in rows:
-            leaf = EventLeaf.of_stored(*row).hash()
+            leaf = self.backend.leaf(row)
             leaves.append((frontier.size, row[0], leaf))
             nodes += [(level, index, digest) for (level, index), digest in frontier.append(leaf)]
         cur.executemany(
             self.backend.q(
-                f"INSERT INTO {self.backend.table(LEAVES)} (leaf_index, position, leaf_hash) "
+                f"INSERT INTO {self.backend.leaf_table} (leaf_index, position, leaf_hash) "
                 "VALUES (?, ?, ?)"
             ),
             leaves,
@@ -395,7 +430,7 @@ class MerkleLogProjection:
         if nodes:
             cur.executemany(
                 self.backend.q(
-                    f"INSERT INTO {self.backend.table(NODES)} (level, node_index, hash) "
+                    f"INSERT INTO {self.backend.node_table} (level, node_index, hash) "
                     "VALUES (?, ?, ?)"
                 ),
                 nodes,
@@ -503,27 +538,34 @@ class MerkleLogProjection:
                 break
             for offset, row in enumerate(rows):
                 index = frontier.size
-                digest = EventLeaf.of_stored(*row).hash()
+                digest = self.backend.leaf(row)
                 if index < logged:
                     _compare_leaf(
-                        index, row[0], digest, leaves[offset] if offset < len(leaves) else None
+                        index,
+                        row[0],
+                        digest,
+                        leaves[offset] if offset < len(leaves) else None,
+                        self.backend.noun,
                     )
                 frontier.append(digest)
-                self._check_roots(frontier, row[0], by_size, trusted, logged, stored_edge)
+                self._check_roots(
+                    frontier, row[0], by_size, trusted, logged, stored_edge, self.backend.plural
+                )
             position = rows[-1][0]
             if progress is not None:
                 progress(position, max(head, position))
+        noun, plural = self.backend.noun, self.backend.plural
         if frontier.size < logged:
             with store_errors(), self.backend.read() as cur:
                 missing = self._leaf_window(cur, frontier.size, 1)
             raise LedgerTampered(
                 f"position {missing[0][0]} is missing: the Merkle log covers "
-                f"{counted(logged, 'event')}, the store now holds {frontier.size}"
+                f"{counted(logged, noun, plural)}, the store now holds {frontier.size}"
             )
         if trusted is not None and trusted.size > frontier.size:
             raise LedgerTampered(
-                f"your checkpoint covers {counted(trusted.size, 'event')}, the store now holds "
-                f"only {frontier.size}: events were deleted"
+                f"your checkpoint covers {counted(trusted.size, noun, plural)}, the store "
+                f"now holds only {frontier.size}: {plural} were deleted"
             )
         latest = checkpoints[-1] if checkpoints else None
         consistency = None
@@ -555,7 +597,7 @@ class MerkleLogProjection:
     # --------------------------------------------------------------- workings
 
     def _size(self, cur: Cursor) -> int:
-        cur.execute(f"SELECT MAX(leaf_index) FROM {self.backend.table(LEAVES)}")
+        cur.execute(f"SELECT MAX(leaf_index) FROM {self.backend.leaf_table}")
         row = cur.fetchone()
         return 0 if row is None or row[0] is None else int(row[0]) + 1
 
@@ -563,16 +605,14 @@ class MerkleLogProjection:
         if size == 0:
             return 0
         cur.execute(
-            self.backend.q(
-                f"SELECT position FROM {self.backend.table(LEAVES)} WHERE leaf_index = ?"
-            ),
+            self.backend.q(f"SELECT position FROM {self.backend.leaf_table} WHERE leaf_index = ?"),
             (size - 1,),
         )
         return int(cur.fetchone()[0])
 
     def _latest(self, cur: Cursor) -> Checkpoint | None:
         cur.execute(
-            f"SELECT tree_size, root_hash, made_at FROM {self.backend.table(CHECKPOINTS)} "
+            f"SELECT tree_size, root_hash, made_at FROM {self.backend.checkpoint_table} "
             "ORDER BY tree_size DESC LIMIT 1"
         )
         row = cur.fetchone()
@@ -580,7 +620,7 @@ class MerkleLogProjection:
 
     def _checkpoints(self, cur: Cursor) -> list[Checkpoint]:
         cur.execute(
-            f"SELECT tree_size, root_hash, made_at FROM {self.backend.table(CHECKPOINTS)} "
+            f"SELECT tree_size, root_hash, made_at FROM {self.backend.checkpoint_table} "
             "ORDER BY tree_size"
         )
         return [_checkpoint(row) for row in cur.fetchall()]
@@ -588,7 +628,7 @@ class MerkleLogProjection:
     def _leaf_window(self, cur: Cursor, start: int, count: int) -> list[tuple[int, bytes]]:
         cur.execute(
             self.backend.q(
-                f"SELECT position, leaf_hash FROM {self.backend.table(LEAVES)} "
+                f"SELECT position, leaf_hash FROM {self.backend.leaf_table} "
                 "WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index"
             ),
             (start, start + count),
@@ -601,7 +641,7 @@ class MerkleLogProjection:
             marks = ", ".join("?" * len(chunk))
             cur.execute(
                 self.backend.q(
-                    f"SELECT position, leaf_index, leaf_hash FROM {self.backend.table(LEAVES)} "
+                    f"SELECT position, leaf_index, leaf_hash FROM {self.backend.leaf_table} "
                     f"WHERE position IN ({marks})"
                 ),
                 chunk,
@@ -616,7 +656,7 @@ class MerkleLogProjection:
             marks = ", ".join("?" * len(chunk))
             cur.execute(
                 self.backend.q(
-                    f"SELECT leaf_index, leaf_hash FROM {self.backend.table(LEAVES)} "
+                    f"SELECT leaf_index, leaf_hash FROM {self.backend.leaf_table} "
                     f"WHERE leaf_index IN ({marks})"
                 ),
                 chunk,
@@ -627,7 +667,7 @@ class MerkleLogProjection:
             condition = " OR ".join("(level = ? AND node_index = ?)" for _ in chunk)
             cur.execute(
                 self.backend.q(
-                    f"SELECT level, node_index, hash FROM {self.backend.table(NODES)} "
+                    f"SELECT level, node_index, hash FROM {self.backend.node_table} "
                     f"WHERE {condition}"
                 ),
                 [value for node in chunk for value in node],
@@ -652,17 +692,18 @@ class MerkleLogProjection:
         trusted: Checkpoint | None,
         logged: int,
         stored_edge: CompactRange,
+        plural: str = "events",
     ) -> None:
         size = frontier.size
         stored = by_size.get(size)
         if stored is not None and stored.root != frontier.root():
             raise LedgerTampered(
                 f"position {position}: the stored checkpoint of size {size} "
-                f"(root {b64(stored.root)}) does not match the events"
+                f"(root {b64(stored.root)}) does not match the {plural}"
             )
         if trusted is not None and trusted.size == size and trusted.root != frontier.root():
             raise LedgerTampered(
-                f"position {position}: the events no longer extend your checkpoint of size "
+                f"position {position}: the {plural} no longer extend your checkpoint of size "
                 f"{size} (root {b64(trusted.root)}): history at or before this position "
                 "was rewritten"
             )
@@ -673,7 +714,11 @@ class MerkleLogProjection:
 
 
 def _compare_leaf(
-    index: int, position: int, digest: bytes, logged: tuple[int, bytes] | None
+    index: int,
+    position: int,
+    digest: bytes,
+    logged: tuple[int, bytes] | None,
+    noun: str = "event",
 ) -> None:
     if logged is None:
         raise LedgerTampered(f"position {position}: leaf {index} is missing from the Merkle log")
@@ -681,13 +726,13 @@ def _compare_leaf(
     if logged_position != position:
         first = min(logged_position, position)
         raise LedgerTampered(
-            f"position {first}: the log has position {logged_position} as its event number "
-            f"{index + 1}, the store has position {position}: an event was deleted, inserted "
+            f"position {first}: the log has position {logged_position} as its {noun} number "
+            f"{index + 1}, the store has position {position}: an {noun} was deleted, inserted "
             "or reordered"
         )
     if logged_digest != digest:
         raise LedgerTampered(
-            f"position {position}: the stored event was changed after it was logged"
+            f"position {position}: the stored {noun} was changed after it was logged"
         )
 
 

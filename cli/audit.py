@@ -17,6 +17,7 @@ import typer
 from cli.runtime import DebugOpt, JsonOpt, StoreOpt, emit_json, note
 from domain.errors import InvalidInput
 from domain.values import counted, parse_date, visible
+from infrastructure.errors import StoreUnavailable, store_errors
 from infrastructure.eventlog import EventLog
 from infrastructure.store_url import store_from_env
 
@@ -28,6 +29,14 @@ CheckpointFileOpt = Annotated[
         "must still extend it.",
         show_default=False,
         dir_okay=False,
+    ),
+]
+AccessLogOpt = Annotated[
+    bool,
+    typer.Option(
+        "--access-log",
+        help="The verification service's access log and its own Merkle log, instead of the "
+        "event log (docs/service.md).",
     ),
 ]
 IdArg = Annotated[
@@ -57,6 +66,47 @@ def open_existing(store: str | None) -> EventLog:
     return EventLog(store_from_env(store))
 
 
+def _access_log_merkle(log: EventLog) -> Any:
+    """The access log's Merkle log; a store with no access log is refused (exit 1)."""
+    from audit.access_log import AccessLogMerkle
+
+    merkle = AccessLogMerkle(log)
+    with store_errors():
+        present = merkle.has_access_log()
+    if not present:
+        raise StoreUnavailable(
+            "this store has no access log (the verification service has not run against it)"
+        )
+    return merkle
+
+
+def _verify_access_log(log: EventLog, trusted: Any, json_out: bool) -> None:
+    from cli.progress import ProgressBar
+
+    bar = ProgressBar("verifying", sys.stderr.isatty() and not json_out)
+    try:
+        result = _access_log_merkle(log).verify(trusted, progress=bar)
+    finally:
+        bar.close()
+    if json_out:
+        document = result.document()
+        document["entries"] = document.pop("events")
+        emit_json(document)
+        return
+    entries = counted(result.events, "access-log entry", "access-log entries")
+    lines = [f"verified: {entries} {'matches' if result.events == 1 else 'match'} the Merkle log"]
+    if result.events > result.logged:
+        unlogged = result.events - result.logged
+        lines.append(
+            f"  {counted(unlogged, 'entry', 'entries')} {'is' if unlogged == 1 else 'are'} not "
+            "logged yet (run `civledger audit checkpoint --access-log`)"
+        )
+    lines.append(f"  stored checkpoints checked: {result.checkpoints_checked}")
+    if result.trusted is not None:
+        lines.append(f"  the log extends your checkpoint of size {result.trusted.size}")
+    typer.echo("\n".join(lines))
+
+
 def register(app: typer.Typer) -> None:
     audit = typer.Typer(
         name="audit",
@@ -67,13 +117,17 @@ def register(app: typer.Typer) -> None:
 
     @audit.command("checkpoint")
     def checkpoint(
-        store: StoreOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False
+        store: StoreOpt = None,
+        json_out: JsonOpt = False,
+        debug: DebugOpt = False,
+        access_log: AccessLogOpt = False,
     ) -> None:
-        """Extend the Merkle log to the last event; print {"size", "root", "at"} to keep
-        outside the database."""
+        """Extend the Merkle log to the last event (or access-log entry); print {"size",
+        "root", "at"} to keep outside the database."""
         from audit.log import MerkleLogProjection
 
-        outcome = MerkleLogProjection(open_existing(store)).checkpoint()
+        log = open_existing(store)
+        outcome = (_access_log_merkle(log) if access_log else MerkleLogProjection(log)).checkpoint()
         if not outcome.stored:
             note("this role may not write the Merkle log: the checkpoint was computed, not stored")
         document = outcome.checkpoint.document()
@@ -88,6 +142,7 @@ def register(app: typer.Typer) -> None:
         store: StoreOpt = None,
         json_out: JsonOpt = False,
         debug: DebugOpt = False,
+        access_log: AccessLogOpt = False,
     ) -> None:
         """Recompute the Merkle log from the events as stored and compare it with the stored
         checkpoints and with --checkpoint; exit 5 naming the first position that differs."""
@@ -100,6 +155,9 @@ def register(app: typer.Typer) -> None:
         from audit.clerks import check_clerks
         from cli.progress import ProgressBar
 
+        if access_log:
+            _verify_access_log(open_existing(store), trusted, json_out)
+            return
         bar = ProgressBar("verifying", sys.stderr.isatty() and not json_out)
         log = open_existing(store)
         try:

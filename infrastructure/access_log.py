@@ -49,10 +49,20 @@ from infrastructure.store_url import StoreURL, store_from_env
 
 PARTNERS_TABLE = "civledger_partners"
 ACCESS_LOG_TABLE = "civledger_access_log"
+#: The access log's own Merkle log (`audit.access_log`): its leaves, nodes and checkpoints.
+ACCESS_MERKLE_LEAVES = "civledger_access_merkle_leaves"
+ACCESS_MERKLE_NODES = "civledger_access_merkle_nodes"
+ACCESS_MERKLE_CHECKPOINTS = "civledger_access_merkle_checkpoints"
+ACCESS_MERKLE_TABLES = (ACCESS_MERKLE_LEAVES, ACCESS_MERKLE_NODES, ACCESS_MERKLE_CHECKPOINTS)
+#: PostgreSQL advisory lock: writers hold it shared while they append, the Merkle log takes it
+#: exclusively to read, so it never logs a row while a lower position may still commit.
+ACCESS_LOCK_KEY = 0x6369766C61636373  # "civlaccs"
 #: The role `civledger serve` may connect as on PostgreSQL: read partners, append entries.
 SERVICE_ROLE = "civledger_service"
 #: Entries committed together at most (a batch waiting longer is cut there).
 GROUP_MAX = 512
+#: Writer tasks (each with its connection) of the event-loop group commit, per worker.
+WRITERS = 2
 #: Longest page of the access log.
 PAGE_MAX = 500
 
@@ -126,9 +136,12 @@ class AccessEntry:
 
 _COLUMNS = ("at", "partner", "purpose", "person", "operation", "outcome", "txn")
 #: PostgreSQL: a batch of entries in one statement (arrays of each column), one round trip.
+#: The shared lock (ACCESS_LOCK_KEY) is taken in the same statement, by a CTE that every row
+#: is joined with, so it is held before any row draws its position, until the commit.
 _PG_APPEND = (
+    f"WITH locked AS (SELECT pg_advisory_xact_lock_shared({ACCESS_LOCK_KEY})) "
     f"INSERT INTO {ACCESS_LOG_TABLE} ({', '.join(_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join('%s::text[]' for _ in _COLUMNS)})"
+    f"SELECT entry.* FROM locked, unnest({', '.join('%s::text[]' for _ in _COLUMNS)}) AS entry"
 )
 
 
@@ -279,6 +292,11 @@ class AccessLogStore:
             sql.SQL("GRANT SELECT ON {p} TO {s}").format(p=partners, s=service),
             sql.SQL("GRANT SELECT, INSERT ON {log} TO {s}").format(log=log, s=service),
             sql.SQL("GRANT SELECT ON {log} TO {a}").format(log=log, a=auditor),
+        ]
+        merkle = [t for t in ACCESS_MERKLE_TABLES if self.dialect.has_table(self._query, t)]
+        statements += [
+            sql.SQL("GRANT SELECT ON {t} TO {a}").format(t=sql.Identifier(t), a=auditor)
+            for t in merkle
         ]
         with self._errors(), self._pg.transaction():
             for statement in statements:
@@ -504,17 +522,20 @@ class GroupCommitLog:
 
 
 class AsyncGroupCommitLog:
-    """The group commit of `GroupCommitLog` on the event loop, for PostgreSQL: one task takes
-    every entry queued since its last commit and appends them in one statement on an async
-    connection, so that no request, and no thread, waits on another thread for its commit."""
+    """The group commit of `GroupCommitLog` on the event loop, for PostgreSQL: a writer task
+    takes every entry queued since its last commit and appends them in one statement on its
+    own async connection, so that no request, and no thread, waits on another thread for its
+    commit. `WRITERS` tasks share the queue: an entry that arrives while one commit is being
+    flushed goes out in the next writer's commit instead of waiting for the first to end."""
 
-    def __init__(self, store: StoreURL) -> None:
+    def __init__(self, store: StoreURL, writers: int = WRITERS) -> None:
         if store.is_sqlite:
             raise ValueError("the event-loop writer is for PostgreSQL")
         self.store = store
         self._queue: asyncio.Queue[tuple[AccessEntry, asyncio.Future[None]]] = asyncio.Queue()
-        self._connection: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._connections: list[psycopg.AsyncConnection[tuple[Any, ...]]] = []
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._run()) for _ in range(writers)]
         self.commits = 0
         self.entries = 0
 
@@ -524,27 +545,35 @@ class AsyncGroupCommitLog:
         self._queue.put_nowait((entry, future))
         await future
 
+    async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        url = self.store
+        connection = await psycopg.AsyncConnection.connect(
+            host=url.host,
+            port=url.port,
+            user=url.user,
+            password=url.password or None,
+            dbname=url.dbname,
+            connect_timeout=url.connect_timeout,
+            autocommit=True,
+        )
+        self._connections.append(connection)
+        return connection
+
     async def _run(self) -> None:
+        connection: psycopg.AsyncConnection[tuple[Any, ...]] | None = None
         while True:
             batch = [await self._queue.get()]
             while len(batch) < GROUP_MAX and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                if self._connection is None:
-                    url = self.store
-                    self._connection = await psycopg.AsyncConnection.connect(
-                        host=url.host,
-                        port=url.port,
-                        user=url.user,
-                        password=url.password or None,
-                        dbname=url.dbname,
-                        connect_timeout=url.connect_timeout,
-                        autocommit=True,
-                    )
+                if connection is None:
+                    connection = await self._connect()
                 entries = [entry for entry, _ in batch]
-                await self._connection.execute(_PG_APPEND, _columns(entries), prepare=True)
+                await connection.execute(_PG_APPEND, _columns(entries), prepare=True)
             except Exception as error:
-                await self._drop()
+                if connection is not None:
+                    await self._drop(connection)
+                    connection = None
                 failure = StoreUnavailable(f"access log: {type(error).__name__}")
                 for _, future in batch:
                     if not future.done():
@@ -556,14 +585,17 @@ class AsyncGroupCommitLog:
                 if not future.done():
                     future.set_result(None)
 
-    async def _drop(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.close()
-            self._connection = None
+    async def _drop(self, connection: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        if connection in self._connections:
+            self._connections.remove(connection)
+        with contextlib.suppress(Exception):
+            await connection.close()
 
     async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        await self._drop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for connection in list(self._connections):
+            await self._drop(connection)

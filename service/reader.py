@@ -10,16 +10,21 @@ A look-up reads the same way. Whether a person heads another's household is read
 ledger directly (`ResidenceReader`), so it is never stale.
 
 Each thread of the server gets its own read-model connection; the event log's reader, whose
-recorder keeps a pool, is shared.
+recorder keeps a pool, is shared. On PostgreSQL the common case, a verification that matches
+the models, is also answered on the event loop from a pool of async connections
+(`verify_from_models`), without a hop to a thread; anything else takes the threaded path.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
 
 from application.queries import RegisterReader
 from application.residence_queries import ResidenceReader
@@ -35,6 +40,25 @@ from projections.views import Row, ViewDatabase, database_errors
 
 #: The models a verification reads.
 MODELS = ("people", "id_numbers")
+#: Async connections per worker for the verifications answered on the event loop.
+ASYNC_CONNECTIONS = 8
+
+
+def stored_query(mark: str) -> str:
+    """The number's status and its person's row, by primary key (`mark`: the placeholder)."""
+    return (
+        f"SELECT n.status, {', '.join('p.' + c for c in PEOPLE.columns)} "
+        f"FROM {ID_NUMBERS.physical()} n "
+        f"JOIN {PEOPLE.physical()} p ON p.person_id = n.person_id "
+        f"WHERE n.id_number = {mark}"
+    )
+
+
+def _found_in(rows: Sequence[Sequence[Any]]) -> Found | None:
+    if not rows:
+        return None
+    number_status, *values = rows[0]
+    return RegisterAnswers._found(number_status, dict(zip(PEOPLE.columns, values, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -57,6 +81,7 @@ class RegisterAnswers:
         self._lock = threading.Lock()
         self._source: EventSource | None = None
         self._reader: RegisterReader | None = None
+        self._pool: AsyncConnectionPool[Any] | None = None
 
     # ------------------------------------------------------------------ resources
 
@@ -172,17 +197,50 @@ class RegisterAnswers:
         with self._reading():
             if not self._built(views):
                 return None
-            rows = views.query(
-                f"SELECT n.status, {', '.join('p.' + c for c in PEOPLE.columns)} "
-                f"FROM {ID_NUMBERS.physical()} n "
-                f"JOIN {PEOPLE.physical()} p ON p.person_id = n.person_id "
-                "WHERE n.id_number = ?",
-                (str(number),),
-            )
-        if not rows:
+            rows = views.query(stored_query("?"), (str(number),))
+        return _found_in(rows)
+
+    # ------------------------------------------------------------------ on the event loop
+
+    async def open_async(self) -> None:
+        """PostgreSQL models: open the pool `verify_from_models` reads with (in the loop)."""
+        if self.views_url.is_sqlite or self._pool is not None:
+            return
+        url = self.views_url
+        self._pool = AsyncConnectionPool(
+            kwargs={
+                "host": url.host,
+                "port": url.port,
+                "user": url.user,
+                "password": url.password or None,
+                "dbname": url.dbname,
+                "connect_timeout": url.connect_timeout,
+                "autocommit": True,
+            },
+            min_size=2,
+            max_size=ASYNC_CONNECTIONS,
+            open=False,
+            timeout=5,
+        )
+        await self._pool.open(wait=False)
+
+    async def verify_from_models(self, number: IdNumber, name: str, born: date) -> str | None:
+        """The status when the models hold a person of this number, name and date of birth;
+        None when they do not, or cannot be read this way (the caller then asks `verify`,
+        which also looks at what the models lack). A match from the models is answered as
+        `verify` answers it."""
+        if self._pool is None:
             return None
-        number_status, *values = rows[0]
-        return self._found(number_status, dict(zip(PEOPLE.columns, values, strict=True)))
+        try:
+            async with self._pool.connection() as connection:
+                cursor = await connection.execute(stored_query("%s"), (str(number),), prepare=True)
+                rows = await cursor.fetchall()
+        except Exception:  # a missing table, a lost connection: the threaded path decides
+            return None
+        found = _found_in(rows)
+        if found is not None and self._matches(found, name, born):
+            return found.status
+        return None
 
     @staticmethod
     def _found(number_status: str | None, person: Row) -> Found:
@@ -224,6 +282,11 @@ class RegisterAnswers:
         if person is None:
             return None
         return self._found(number_row["status"], person)
+
+    async def close_async(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     def close(self) -> None:
         self._drop_views()
