@@ -1043,20 +1043,11 @@ def _months_before(day: date, months: int) -> date:
 
 
 @dataclass(frozen=True)
-class CertificateReasonMustApply(Rule):
+class CertificateReasonMustApply(RenewalReasonMustApply):
     """A first certificate only for someone without one; a new one (`data_change`, `lost`,
     `damaged`) only for a holder of a current certificate, `data_change` only when the
-    record's name, date of birth or sex changed since it was issued."""
-
-    reason: str
-    applies: bool
-    why_not: str
-
-    def is_broken(self) -> bool:
-        return not self.applies
-
-    def message(self) -> str:
-        return f"reason {self.reason} does not apply: {self.why_not}"
+    record's name, date of birth or sex changed since it was issued. Judged as a card's
+    reason is: the record says whether it applies, and why not."""
 
 
 @dataclass(frozen=True)
