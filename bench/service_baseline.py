@@ -1,7 +1,7 @@
 """The bare baseline of the verification service's benchmark: a minimal ASGI application that
-answers `POST /v1/verify` with the same prepared primary-key query over the read models, run
-the same way (a thread per query, a connection per thread), with no key, no validation beyond
-reading the JSON, and no access log.
+answers `POST /v1/verify` with the same prepared primary-key query over the read models, on the
+event loop from the same size of async connection pool the service's verifications use, with
+no key, no validation beyond reading the JSON, and no access log.
 
     BASELINE_VIEWS=postgresql://... uvicorn --factory bench.service_baseline:create
 """
@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import anyio.to_thread
-import psycopg
+from psycopg_pool import AsyncConnectionPool
 
 from domain.values import fold_name
 from infrastructure.store_url import StoreURL
 from projections.id_registry import ID_NUMBERS
 from projections.people import PEOPLE
-from service.app import THREADS
+from service.reader import ASYNC_CONNECTIONS
 
 QUERY = (
     f"SELECT n.status, p.status, p.name_folded, p.born FROM {ID_NUMBERS.physical()} n "
@@ -34,15 +32,23 @@ Message = MutableMapping[str, Any]
 
 def create() -> Callable[..., Awaitable[None]]:
     url = StoreURL.parse(os.environ["BASELINE_VIEWS"])
-    local = threading.local()
+    pool = AsyncConnectionPool(
+        kwargs={
+            "host": url.host,
+            "port": url.port,
+            "user": url.user,
+            "dbname": url.dbname,
+            "autocommit": True,
+        },
+        min_size=2,
+        max_size=ASYNC_CONNECTIONS,
+        open=False,
+    )
 
-    def answer(body: dict[str, Any]) -> dict[str, Any]:
-        connection = getattr(local, "connection", None)
-        if connection is None:
-            connection = local.connection = psycopg.connect(
-                host=url.host, port=url.port, user=url.user, dbname=url.dbname, autocommit=True
-            )
-        row = connection.execute(QUERY, (body["id_number"],), prepare=True).fetchone()
+    async def answer(body: dict[str, Any]) -> dict[str, Any]:
+        async with pool.connection() as connection:
+            cursor = await connection.execute(QUERY, (body["id_number"],), prepare=True)
+            row = await cursor.fetchone()
         match = bool(row and row[2] == fold_name(body["name"]) and row[3] == str(body["born"]))
         if not match or row is None:
             return {"match": False}
@@ -57,9 +63,10 @@ def create() -> Callable[..., Awaitable[None]]:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+                    await pool.open()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    await pool.close()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         chunks = []
@@ -68,7 +75,7 @@ def create() -> Callable[..., Awaitable[None]]:
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 break
-        document = await anyio.to_thread.run_sync(answer, json.loads(b"".join(chunks)))
+        document = await answer(json.loads(b"".join(chunks)))
         payload = json.dumps(document).encode()
         await send(
             {

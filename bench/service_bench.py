@@ -2,9 +2,10 @@
 durable access log with group commit) against a bare ASGI baseline doing the same prepared
 primary-key query (bench/service_baseline.py), both on PostgreSQL, one worker each, loaded by
 wrk with 64 connections posting random known people (bench/verify.lua). The two alternate,
-`--rounds` times each, in the same run; medians are reported, and the ratios.
+`--rounds` times each, in the same run; medians are reported, and the ratios. Each server is
+loaded for `--warmup` seconds before it is measured (its connections opened, its code warm).
 
-    python -m bench.service_bench [--people N] [--seconds S] [--rounds R]
+    python -m bench.service_bench [--people N] [--seconds S] [--rounds R] [--warmup S]
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=3, help="unmeasured seconds first")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `make bench-service` installs it (apt-get install wrk)")
@@ -163,10 +165,11 @@ def main() -> None:
                     command = [CIVLEDGER, "serve", "--port", str(port), "--store", store]
                     env = dict(os.environ)
                 process = start(command, env, port)
+                given = key if name == "service" else None
                 try:
-                    results[name].append(
-                        wrk(port, options.seconds, bodies, key if name == "service" else None)
-                    )
+                    if options.warmup:  # connections opened, caches filled: not measured
+                        wrk(port, options.warmup, bodies, given)
+                    results[name].append(wrk(port, options.seconds, bodies, given))
                 finally:
                     stop(process)
                 print(name, results[name][-1], flush=True)
@@ -182,6 +185,7 @@ def main() -> None:
             "connections": CONNECTIONS,
             "seconds": options.seconds,
             "rounds": options.rounds,
+            "warmup_seconds": options.warmup,
             "runs": results,
             "median": median,
             "throughput_ratio": median["service"]["requests_per_s"]

@@ -85,7 +85,7 @@ def same_hash(a: str, b: str) -> bool:
 def utc_now() -> str:
     """Now, as the log writes times: ISO 8601 in UTC with microseconds, so text order is time
     order."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True)

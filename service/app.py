@@ -23,8 +23,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from pydantic import ValidationError
 
-from domain.errors import InvalidInput
+from domain.errors import CivledgerError, InvalidInput
 from domain.partners import (
     Operation,
     Outcome,
@@ -42,7 +44,19 @@ from infrastructure.access_log import (
     utc_now,
 )
 from infrastructure.store_url import StoreURL
-from service.errors import HANDLERS, Guard, Refused, log, problem_responses
+from service.errors import (
+    HANDLERS,
+    ASGIApp,
+    Guard,
+    Refused,
+    Scope,
+    Send,
+    log,
+    problem_responses,
+    refusal,
+    register_problem,
+    send_response,
+)
 from service.models import (
     AccessLogPage,
     FieldError,
@@ -61,6 +75,7 @@ from service.reader import RegisterAnswers
 #: How the `serve` command hands its settings to every worker process.
 CONFIG_VAR = "CIVLEDGER_SERVICE_CONFIG"
 JSON = "application/json"
+JSON_BYTES = JSON.encode()
 #: Threads per worker that run queries (each holds one read-model connection).
 THREADS = 16
 
@@ -144,13 +159,9 @@ def _service(request: Request) -> Service:
     return service
 
 
-async def partner(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> PartnerPolicy:
-    """The calling partner's policy: 401 for no, an unknown or a revoked key (one answer for
-    all three), 429 over its rate."""
-    service = _service(request)
+async def authorize(service: Service, key: str | None) -> PartnerPolicy:
+    """The policy of the partner presenting `key`: 401 for no, an unknown or a revoked key
+    (one answer for all three), 429 over its rate, 503 while the partners cannot be read."""
     if service.keys.claim_refresh():
         if service.keys.trusted():
             service.refresh_behind()  # the keys loaded are recent enough to judge by
@@ -158,13 +169,21 @@ async def partner(
             await run_in_threadpool(service.keys.refresh)
     if not service.keys.trusted():
         raise Refused(503, "the partners cannot be read now; try again later")
-    policy = service.keys.authenticate(credentials.credentials if credentials else None)
+    policy = service.keys.authenticate(key)
     if policy is None:
         raise Refused(401, "a valid partner key is required", {"WWW-Authenticate": "Bearer"})
     wait = service.keys.wait_for(policy)
     if wait > 0:
         raise Refused(429, "over this partner's rate", {"Retry-After": str(math.ceil(wait))})
     return policy
+
+
+async def partner(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> PartnerPolicy:
+    """The calling partner's policy (`authorize`), as a FastAPI dependency."""
+    return await authorize(_service(request), credentials.credentials if credentials else None)
 
 
 Partner = Annotated[PartnerPolicy, Depends(partner)]
@@ -272,17 +291,11 @@ async def readyz(request: Request) -> Any:
     return readiness
 
 
-@router.post(
-    "/v1/verify",
-    response_model=VerifyAnswer,
-    response_model_exclude_none=True,
-    tags=["v1"],
-    responses=problem_responses(*_POSTED),
-)
-async def verify(body: VerifyRequest, policy: Partner, request: Request) -> Response:
-    """Does this ID number belong to a person of this name and date of birth? A mismatch
-    says nothing more; a match adds the status (scope `verify`)."""
-    service = _service(request)
+async def verification(
+    service: Service, body: VerifyRequest, policy: PartnerPolicy
+) -> dict[str, Any]:
+    """The answer to a verification, once its access-log entry is committed: the FastAPI
+    route and `VerifyFastPath` both answer through here."""
 
     async def from_models(transaction: str) -> tuple[Outcome, dict[str, Any]] | None:
         number = _number(body.id_number)
@@ -311,11 +324,22 @@ async def verify(body: VerifyRequest, policy: Partner, request: Request) -> Resp
         outcome = Outcome.MATCH if match else Outcome.NO_MATCH
         return outcome, verification_answer(match, status, transaction)
 
-    return _json(
-        await _answer(
-            service, policy, Operation.VERIFY, body.id_number, body.purpose, work, from_models
-        )
+    return await _answer(
+        service, policy, Operation.VERIFY, body.id_number, body.purpose, work, from_models
     )
+
+
+@router.post(
+    "/v1/verify",
+    response_model=VerifyAnswer,
+    response_model_exclude_none=True,
+    tags=["v1"],
+    responses=problem_responses(*_POSTED),
+)
+async def verify(body: VerifyRequest, policy: Partner, request: Request) -> Response:
+    """Does this ID number belong to a person of this name and date of birth? A mismatch
+    says nothing more; a match adds the status (scope `verify`)."""
+    return _json(await verification(_service(request), body, policy))
 
 
 @router.post(
@@ -425,7 +449,80 @@ async def access_log(
     return await _answer(service, policy, Operation.ACCESS_LOG, id_number, purpose, work)
 
 
+class VerifyFastPath:
+    """`POST /v1/verify`, the route partners call most, answered without FastAPI's middleware,
+    routing and dependency resolution: the body is read as FastAPI reads it (`json.loads`,
+    then `VerifyRequest`), the key as `HTTPBearer` reads it, and the answer and every refusal
+    come from the same `authorize` and `verification` the route uses. A request this path
+    cannot take whole (no bearer key, a body that is not a valid `VerifyRequest`) is left to
+    the FastAPI route, which answers it as it always has (401, or 422 naming the fields).
+    `tests/service/test_fast_path.py` holds the two to the same answers.
+
+    `Guard` calls it with the body it has read and checked (type, size)."""
+
+    path = "/v1/verify"
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, body: bytes, send: Send) -> bool:
+        """Answer the request and return True, or return False having sent nothing."""
+        request = self._request(body)
+        key = _bearer_key(scope)
+        if request is None or key is None:
+            return False
+        service: Service = self.app.state.service
+        try:
+            policy = await authorize(service, key)
+            answer = await verification(service, request, policy)
+        except Refused as error:
+            await send_response(send, refusal(error))
+            return True
+        except CivledgerError as error:
+            await send_response(send, register_problem(error))
+            return True
+        payload = json.dumps(answer, separators=(",", ":")).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", JSON_BYTES),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+        return True
+
+    @staticmethod
+    def _request(body: bytes) -> VerifyRequest | None:
+        try:
+            return VerifyRequest.model_validate(json.loads(body))
+        except (ValueError, ValidationError):  # json's errors are ValueErrors
+            return None
+
+
+def _bearer_key(scope: Scope) -> str | None:
+    """The key of an `Authorization: Bearer KEY` header, read as `HTTPBearer` reads it."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, credentials = get_authorization_scheme_param(value.decode("latin-1"))
+            return credentials if scheme.lower() == "bearer" and credentials else None
+    return None
+
+
+def served(app: FastAPI, *, fast_path: bool = True) -> ASGIApp:
+    """What a worker runs: `Guard` in front of the FastAPI application (which runs its own
+    lifespan), offering `POST /v1/verify` to `VerifyFastPath` first. `fast_path=False` leaves
+    it to its FastAPI route alone: the tests hold the fast path to that route's answers."""
+    return Guard(app, VerifyFastPath(app) if fast_path else None)
+
+
 def create_app(settings: ServiceSettings) -> FastAPI:
+    """One worker's FastAPI application: every route, its schema and its error handlers (a
+    worker serves it behind `served`)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         import anyio.to_thread
@@ -454,7 +551,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     for kind, handler in HANDLERS.items():
         app.add_exception_handler(kind, handler)
-    app.add_middleware(Guard)
 
     app.include_router(router)
 
@@ -478,7 +574,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     return app
 
 
-def from_env() -> FastAPI:
+def from_env() -> ASGIApp:
     """The application of one worker, from the settings `civledger serve` put in the
     environment (uvicorn's factory)."""
-    return create_app(ServiceSettings.from_env())
+    return served(create_app(ServiceSettings.from_env()))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import CivledgerError, InvalidInput
@@ -96,10 +96,27 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return documented
 
 
-async def on_http_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, StarletteHTTPException)  # noqa: S101 (registered for it only)
+def refusal(error: StarletteHTTPException) -> JSONResponse:
+    """The problem an HTTP error (a `Refused`) is answered with."""
     detail = error.detail if isinstance(error.detail, str) else None
     return problem(error.status_code, detail, headers=getattr(error, "headers", None))
+
+
+def register_problem(error: CivledgerError) -> JSONResponse:
+    """Bad input found by the domain is 422; anything else the register raises (a store that
+    does not answer) is 503, in one line without the store's address."""
+    if isinstance(error, InvalidInput):
+        field = getattr(error, "field", None) or "body"
+        return problem(
+            422, "the request is invalid", errors=[{"field": field, "message": str(error)}]
+        )
+    log.warning("unavailable: %s", type(error).__name__)
+    return problem(503, "the register cannot answer now; try again later")
+
+
+async def on_http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)  # noqa: S101 (registered for it only)
+    return refusal(error)
 
 
 async def on_invalid(request: Request, error: Exception) -> JSONResponse:
@@ -115,41 +132,47 @@ async def on_invalid(request: Request, error: Exception) -> JSONResponse:
 
 
 async def on_register_error(request: Request, error: Exception) -> JSONResponse:
-    """Bad input found by the domain is 422; anything else the register raises (a store that
-    does not answer) is 503, in one line without the store's address."""
-    if isinstance(error, InvalidInput):
-        field = getattr(error, "field", None) or "body"
-        return problem(
-            422, "the request is invalid", errors=[{"field": field, "message": str(error)}]
-        )
-    log.warning("unavailable: %s", type(error).__name__)
-    return problem(503, "the register cannot answer now; try again later")
+    assert isinstance(error, CivledgerError)  # noqa: S101
+    return register_problem(error)
+
+
+async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
+    """An error no handler expects: a 500 problem with no detail. Starlette raises the error
+    again once this is sent, and `Guard` logs its type alone."""
+    return problem(500, "internal error")
 
 
 HANDLERS: dict[type[Exception], Any] = {
+    Exception: on_unexpected,
     StarletteHTTPException: on_http_error,
     RequestValidationError: on_invalid,
     CivledgerError: on_register_error,
 }
 
 
+class FastHandler(Protocol):
+    """Answers one path's POST from its body alone; returns False, having sent nothing, to
+    leave the request to the application."""
+
+    path: str
+
+    async def __call__(self, scope: Scope, body: bytes, send: Send) -> bool: ...
+
+
 class Guard:
     """In front of the application: a body that is not JSON (415) or is over `BODY_LIMIT`
     (413) is refused before anything reads it; an unexpected error becomes a 500 problem with
-    no detail, and one log line with its type only (never a key, a name or a date)."""
+    no detail, and one log line with its type only (never a key, a name or a date). A POST to
+    `fast.path` is offered to `fast` first, with the body read."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, fast: FastHandler | None = None) -> None:
         self.app = app
+        self.fast = fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] in ("POST", "PUT", "PATCH"):
-            replay = await self._body(scope, receive, send)
-            if replay is None:
-                return
-            receive = replay
         started = False
 
         async def sending(message: Message) -> None:
@@ -159,21 +182,34 @@ class Guard:
             await send(message)
 
         try:
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                body = await self._body(scope, receive, sending)
+                if body is None:
+                    return
+                fast = self.fast
+                if (
+                    fast is not None
+                    and scope["path"] == fast.path
+                    and await fast(scope, body, sending)
+                ):
+                    return
+                receive = _replay(body, receive)
             await self.app(scope, receive, sending)
         except Exception as error:
             log.error("internal error: %s", type(error).__name__)
             if not started:
-                await _send(send, problem(500, "internal error"))
+                await send_response(send, problem(500, "internal error"))
 
-    async def _body(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
-        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+    async def _body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None once a problem is sent (or the client has gone)."""
+        headers = dict(scope.get("headers", []))  # ASGI names are lower case
         kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if kind != b"application/json":
-            await _send(send, problem(415, "send the body as application/json"))
+            await send_response(send, problem(415, "send the body as application/json"))
             return None
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > BODY_LIMIT:
-            await _send(send, problem(413, f"the body is over {BODY_LIMIT} bytes"))
+            await send_response(send, problem(413, f"the body is over {BODY_LIMIT} bytes"))
             return None
         chunks: list[bytes] = []
         size = 0
@@ -184,25 +220,28 @@ class Guard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > BODY_LIMIT:
-                await _send(send, problem(413, f"the body is over {BODY_LIMIT} bytes"))
+                await send_response(send, problem(413, f"the body is over {BODY_LIMIT} bytes"))
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replay
+                return b"".join(chunks)
 
 
-async def _send(send: Send, response: JSONResponse) -> None:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` that gives the body already read, then whatever comes next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def send_response(send: Send, response: Response) -> None:
     await send(
         {
             "type": "http.response.start",

@@ -18,6 +18,7 @@ the models, is also answered on the event loop from a pool of async connections
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ MODELS = ("people", "id_numbers")
 ASYNC_CONNECTIONS = 8
 
 
+@functools.cache
 def stored_query(mark: str) -> str:
     """The number's status and its person's row, by primary key (`mark`: the placeholder)."""
     return (
@@ -52,6 +54,14 @@ def stored_query(mark: str) -> str:
         f"JOIN {PEOPLE.physical()} p ON p.person_id = n.person_id "
         f"WHERE n.id_number = {mark}"
     )
+
+
+#: What a verification compares, by primary key: the number's status, the person's status,
+#: folded name and date of birth (PostgreSQL placeholder).
+VERIFY_QUERY = (
+    f"SELECT n.status, p.status, p.name_folded, p.born FROM {ID_NUMBERS.physical()} n "
+    f"JOIN {PEOPLE.physical()} p ON p.person_id = n.person_id WHERE n.id_number = %s"
+)
 
 
 def _found_in(rows: Sequence[Sequence[Any]]) -> Found | None:
@@ -233,14 +243,16 @@ class RegisterAnswers:
             return None
         try:
             async with self._pool.connection() as connection:
-                cursor = await connection.execute(stored_query("%s"), (str(number),), prepare=True)
-                rows = await cursor.fetchall()
+                cursor = await connection.execute(VERIFY_QUERY, (str(number),), prepare=True)
+                row = await cursor.fetchone()
         except Exception:  # a missing table, a lost connection: the threaded path decides
             return None
-        found = _found_in(rows)
-        if found is not None and self._matches(found, name, born):
-            return found.status
-        return None
+        if row is None:
+            return None
+        number_status, person_status, name_folded, on = row
+        if name_folded != fold_name(name) or on != born.isoformat():
+            return None
+        return self._found(number_status, {"status": person_status}).status
 
     @staticmethod
     def _found(number_status: str | None, person: Row) -> Found:
