@@ -306,10 +306,12 @@ async def verification(
             return None
         if number is None:
             return None
-        status = await service.answers.verify_from_models(number, name, body.born)
-        if status is None:
+        answered = await service.answers.verify_from_models(number, name, body.born)
+        if answered is None:
             return None
-        return Outcome.MATCH, verification_answer(True, status, transaction)
+        match, status = answered
+        outcome = Outcome.MATCH if match else Outcome.NO_MATCH
+        return outcome, verification_answer(match, status, transaction)
 
     def work(transaction: str) -> tuple[Outcome, dict[str, Any]]:
         number = _number(body.id_number)

@@ -2,17 +2,18 @@
 yet, the ledger itself.
 
 A verification is answered from the `people` and `id_numbers` models with one primary-key
-query. When that answer is not a match, the models' positions are compared with the head of
-the event log: if they lag, the events they have not applied are applied in memory
-(`pending_rows`, never written) and the question is answered again over them. So a number
-issued by an act the ledger has acknowledged verifies at once, however far the models lag.
-A look-up reads the same way. Whether a person heads another's household is read from the
-ledger directly (`ResidenceReader`), so it is never stale.
+query when the models have applied every event of the log. When they lag, the events they
+have not applied are applied in memory (`pending_rows`, never written) and the question is
+answered over them. So an act the ledger has acknowledged shows at once, however far the
+models lag: a number just issued verifies, a death or a cancellation just recorded is the
+status of a match. A look-up reads the same way. Whether a person heads another's household
+is read from the ledger directly (`ResidenceReader`), so it is never stale.
 
 Each thread of the server gets its own read-model connection; the event log's reader, whose
-recorder keeps a pool, is shared. On PostgreSQL the common case, a verification that matches
-the models, is also answered on the event loop from a pool of async connections
-(`verify_from_models`), without a hop to a thread; anything else takes the threaded path.
+recorder keeps a pool, is shared. On PostgreSQL, with the models in the event log's database,
+a verification is first tried on the event loop from a pool of async connections
+(`verify_from_models`): one round trip tells whether the models are current and, if they are,
+answers; only when they lag (or cannot be read that way) does it go to a thread.
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ from projections.engine import Engine
 from projections.id_registry import ID_NUMBERS
 from projections.people import PEOPLE, person_document
 from projections.source import EventSource
+from projections.tables import TRACKING_TABLE
 from projections.views import Row, ViewDatabase, database_errors
 
 #: The models a verification reads.
 MODELS = ("people", "id_numbers")
+#: The event log's table on PostgreSQL (the eventsourcing recorder's).
+EVENTS_TABLE = "stored_events"
 #: Async connections per worker for the verifications answered on the event loop.
 ASYNC_CONNECTIONS = 8
 
@@ -56,11 +60,19 @@ def stored_query(mark: str) -> str:
     )
 
 
-#: What a verification compares, by primary key: the number's status, the person's status,
-#: folded name and date of birth (PostgreSQL placeholder).
+#: One round trip for a verification on the event loop, when the models and the event log are
+#: in one database: whether both models have applied every event of the log (`fresh`), and,
+#: when a number is found, what a verification compares: the number's status, the person's
+#: status, folded name and date of birth (PostgreSQL placeholder).
 VERIFY_QUERY = (
-    f"SELECT n.status, p.status, p.name_folded, p.born FROM {ID_NUMBERS.physical()} n "
-    f"JOIN {PEOPLE.physical()} p ON p.person_id = n.person_id WHERE n.id_number = %s"
+    "SELECT f.fresh, v.number_status, v.person_status, v.name_folded, v.born FROM ("
+    "SELECT (SELECT count(*) = 2 AND min(t.notification_id) >= "
+    f"(SELECT coalesce(max(e.notification_id), 0) FROM {EVENTS_TABLE} e) "
+    f"FROM {TRACKING_TABLE} t WHERE t.application_name IN ({', '.join(repr(m) for m in MODELS)})"
+    ") AS fresh) f LEFT JOIN ("
+    "SELECT n.status AS number_status, p.status AS person_status, p.name_folded, p.born "
+    f"FROM {ID_NUMBERS.physical()} n JOIN {PEOPLE.physical()} p ON p.person_id = n.person_id "
+    "WHERE n.id_number = %s) v ON true"
 )
 
 
@@ -129,14 +141,16 @@ class RegisterAnswers:
 
     def verify(self, number: IdNumber, name: str, born: date) -> tuple[bool, str]:
         """Whether the number belongs to a person of this name and date of birth (as `civledger
-        verify` matches them: case and diacritics ignored), and the number's status."""
-        found = self.find(number, fresh_if_missing=False)
+        verify` matches them: case and diacritics ignored), and the number's status. While
+        the models lag behind the log the answer is read over the events they lack too, so an
+        act the ledger has acknowledged shows at once: a new number, a death, a cancellation."""
+        try:
+            found = self._fresh(number) if self._lagging() else self._stored(number)
+        except Exception:
+            self._drop_views()  # a connection that failed is opened afresh next time
+            raise
         if found is not None and self._matches(found, name, born):
             return True, found.status
-        if self._lagging():
-            found = self.find(number, fresh_if_missing=True)
-            if found is not None and self._matches(found, name, born):
-                return True, found.status
         return False, "unknown"
 
     @staticmethod
@@ -213,8 +227,11 @@ class RegisterAnswers:
     # ------------------------------------------------------------------ on the event loop
 
     async def open_async(self) -> None:
-        """PostgreSQL models: open the pool `verify_from_models` reads with (in the loop)."""
+        """PostgreSQL models in the event log's database: open the pool `verify_from_models`
+        reads with (in the loop). Models elsewhere are read by the threaded path only."""
         if self.views_url.is_sqlite or self._pool is not None:
+            return
+        if self.views_url.url != self.events_url.url:
             return
         url = self.views_url
         self._pool = AsyncConnectionPool(
@@ -234,11 +251,12 @@ class RegisterAnswers:
         )
         await self._pool.open(wait=False)
 
-    async def verify_from_models(self, number: IdNumber, name: str, born: date) -> str | None:
-        """The status when the models hold a person of this number, name and date of birth;
-        None when they do not, or cannot be read this way (the caller then asks `verify`,
-        which also looks at what the models lack). A match from the models is answered as
-        `verify` answers it."""
+    async def verify_from_models(
+        self, number: IdNumber, name: str, born: date
+    ) -> tuple[bool, str] | None:
+        """`verify`'s answer from the models alone, on the event loop, when they have applied
+        every event of the log; None when they lag, or cannot be read this way (the caller
+        then asks `verify`, which also applies what they lack)."""
         if self._pool is None:
             return None
         try:
@@ -247,12 +265,12 @@ class RegisterAnswers:
                 row = await cursor.fetchone()
         except Exception:  # a missing table, a lost connection: the threaded path decides
             return None
-        if row is None:
+        if row is None or not row[0]:
             return None
-        number_status, person_status, name_folded, on = row
-        if name_folded != fold_name(name) or on != born.isoformat():
-            return None
-        return self._found(number_status, {"status": person_status}).status
+        _, number_status, person_status, name_folded, on = row
+        if number_status is None or name_folded != fold_name(name) or on != born.isoformat():
+            return False, "unknown"
+        return True, self._found(number_status, {"status": person_status}).status
 
     @staticmethod
     def _found(number_status: str | None, person: Row) -> Found:

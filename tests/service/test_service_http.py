@@ -85,13 +85,31 @@ def test_a_number_issued_a_moment_ago_verifies_while_the_models_lag(served: Serv
     assert ready["models"]["people"] > 0  # the answer did not come from a caught-up model
 
 
-def test_a_status_change_shows_once_the_models_catch_up(served: Served) -> None:
+def test_a_death_shows_at_once_while_the_models_lag(served: Served) -> None:
+    # Caught up with the person alive; the death is recorded after, and nothing catches up.
     number = born(served.store, f"KS-{time.time_ns()}", "Đỗ Thị Dung", "female", "1950-02-03")
+    cli(served.store, "projections", "catch-up")
+    alive = verify(served, "bank", number, "Đỗ Thị Dung", "1950-02-03").json()
+    assert alive == {"match": True, "transaction": alive["transaction"], "status": "active"}
     cli(served.store, "record-death", number, "--died-on", "2026-01-05", "--reference",
         f"KT-{time.time_ns()}", *BY)  # fmt: skip
-    cli(served.store, "projections", "catch-up")
     answer = verify(served, "bank", number, "Đỗ Thị Dung", "1950-02-03").json()
     assert answer == {"match": True, "transaction": answer["transaction"], "status": "deceased"}
+    assert httpx.get(f"{served.url}/readyz", timeout=30).json()["models"]["people"] > 0
+    # And once the models have it, from them.
+    cli(served.store, "projections", "catch-up")
+    again = verify(served, "bank", number, "Đỗ Thị Dung", "1950-02-03").json()
+    assert again["status"] == "deceased"
+    assert httpx.get(f"{served.url}/readyz", timeout=30).json()["models"]["people"] == 0
+
+
+def test_a_mismatch_while_the_models_are_current_says_nothing_more(served: Served) -> None:
+    cli(served.store, "projections", "catch-up")
+    for name, day in ((AN[0], "1990-03-05"), ("Nguyễn Văn Anh", AN[1])):
+        answer = verify(served, "bank", served.an, name, day).json()
+        assert answer == {"match": False, "transaction": answer["transaction"]}
+    unknown = verify(served, "bank", "001090999999", AN[0], AN[1]).json()
+    assert unknown == {"match": False, "transaction": unknown["transaction"]}
 
 
 def test_each_scope_is_needed_for_its_operation(served: Served) -> None:
