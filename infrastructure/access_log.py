@@ -180,13 +180,7 @@ class AccessLogStore:
                 self._sqlite.execute("PRAGMA busy_timeout=30000")
             else:
                 self._pg: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(
-                    host=url.host,
-                    port=url.port,
-                    user=url.user,
-                    password=url.password or None,
-                    dbname=url.dbname,
-                    connect_timeout=url.connect_timeout,
-                    autocommit=True,
+                    **url.connection_kwargs(), autocommit=True
                 )
                 self._pg.execute("SET client_min_messages = warning")
 
@@ -548,13 +542,7 @@ class AsyncGroupCommitLog:
     async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
         url = self.store
         connection = await psycopg.AsyncConnection.connect(
-            host=url.host,
-            port=url.port,
-            user=url.user,
-            password=url.password or None,
-            dbname=url.dbname,
-            connect_timeout=url.connect_timeout,
-            autocommit=True,
+            **url.connection_kwargs(), autocommit=True
         )
         self._connections.append(connection)
         return connection

@@ -33,6 +33,8 @@ from infrastructure.store_url import StoreURL, store_from_env
 #: The application name the write side records under: the prefix of its settings
 #: (`CIVLEDGER_CIPHER_KEY`) and of its PostgreSQL table (`civledger_events`).
 APPLICATION_NAME = "civledger"
+#: The event log's table on PostgreSQL, as the library names it from the application's name.
+EVENTS_TABLE = f"{APPLICATION_NAME}_events"
 MAPPER_TOPIC = "infrastructure.mapper:EventMapper"
 
 

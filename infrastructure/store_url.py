@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
@@ -147,6 +147,22 @@ class StoreURL:
     def connect_timeout(self) -> int:
         """Seconds to wait for a PostgreSQL connection (`CIVLEDGER_CONNECT_TIMEOUT`)."""
         return whole_seconds(CONNECT_TIMEOUT_VAR, DEFAULT_CONNECT_TIMEOUT)
+
+    def connection_kwargs(self) -> dict[str, Any]:
+        """psycopg's keyword arguments for this PostgreSQL store: every host, and
+        `target_session_attrs` when the URL sets it, so that a connection opened after a
+        failover settles on the node the URL asks for (the new primary, for the writers)."""
+        kwargs: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password or None,
+            "dbname": self.dbname,
+            "connect_timeout": self.connect_timeout,
+        }
+        if self.target_session_attrs:
+            kwargs["target_session_attrs"] = self.target_session_attrs
+        return kwargs
 
     def environment(self) -> dict[str, str]:
         """The library's environment for this store. Both backends' settings are checked,

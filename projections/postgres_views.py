@@ -113,14 +113,7 @@ class PostgresViews(ViewDatabase):
     def __init__(self, url: StoreURL, *, create: bool = True) -> None:
         super().__init__(url)
         self.connection: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(
-            host=url.host,
-            port=url.port,
-            user=url.user,
-            password=url.password or None,
-            dbname=url.dbname,
-            connect_timeout=url.connect_timeout,
-            target_session_attrs=url.target_session_attrs or None,
-            autocommit=True,
+            **url.connection_kwargs(), autocommit=True
         )
         self.connection.execute("SET client_min_messages = warning")
         # A lost last batch after a server crash is re-applied from the log: the position is

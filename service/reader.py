@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from application.queries import RegisterReader
 from application.residence_queries import ResidenceReader
 from domain.errors import UnknownHousehold, UnknownPerson
 from domain.values import IdNumber, fold_name
-from infrastructure.eventlog import EventLog
+from infrastructure.eventlog import EVENTS_TABLE, EventLog
 from infrastructure.store_url import StoreURL
 from projections.engine import Engine
 from projections.id_registry import ID_NUMBERS
@@ -41,10 +42,10 @@ from projections.source import EventSource
 from projections.tables import TRACKING_TABLE
 from projections.views import Row, ViewDatabase, database_errors
 
+log = logging.getLogger("civledger.service")
+
 #: The models a verification reads.
 MODELS = ("people", "id_numbers")
-#: The event log's table on PostgreSQL (the eventsourcing recorder's).
-EVENTS_TABLE = "stored_events"
 #: Async connections per worker for the verifications answered on the event loop.
 ASYNC_CONNECTIONS = 8
 
@@ -104,6 +105,7 @@ class RegisterAnswers:
         self._source: EventSource | None = None
         self._reader: RegisterReader | None = None
         self._pool: AsyncConnectionPool[Any] | None = None
+        self._async_failures: set[str] = set()
 
     # ------------------------------------------------------------------ resources
 
@@ -233,17 +235,8 @@ class RegisterAnswers:
             return
         if self.views_url.url != self.events_url.url:
             return
-        url = self.views_url
         self._pool = AsyncConnectionPool(
-            kwargs={
-                "host": url.host,
-                "port": url.port,
-                "user": url.user,
-                "password": url.password or None,
-                "dbname": url.dbname,
-                "connect_timeout": url.connect_timeout,
-                "autocommit": True,
-            },
+            kwargs={**self.views_url.connection_kwargs(), "autocommit": True},
             min_size=2,
             max_size=ASYNC_CONNECTIONS,
             open=False,
@@ -263,7 +256,8 @@ class RegisterAnswers:
             async with self._pool.connection() as connection:
                 cursor = await connection.execute(VERIFY_QUERY, (str(number),), prepare=True)
                 row = await cursor.fetchone()
-        except Exception:  # a missing table, a lost connection: the threaded path decides
+        except Exception as error:  # a missing table, a lost connection: the threaded path
+            self._failed_async(error)
             return None
         if row is None or not row[0]:
             return None
@@ -271,6 +265,14 @@ class RegisterAnswers:
         if number_status is None or name_folded != fold_name(name) or on != born.isoformat():
             return False, "unknown"
         return True, self._found(number_status, {"status": person_status}).status
+
+    def _failed_async(self, error: Exception) -> None:
+        """Say once per kind of error that verifications went to the threaded path (slower,
+        still right): a query that always fails would otherwise cost speed unseen."""
+        kind = type(error).__name__
+        if kind not in self._async_failures:
+            self._async_failures.add(kind)
+            log.warning("verification read from a thread instead (%s)", kind)
 
     @staticmethod
     def _found(number_status: str | None, person: Row) -> Found:

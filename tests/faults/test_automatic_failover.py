@@ -18,12 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
 from application.register import CivilRegister
+from infrastructure.access_log import ACCESS_LOG_TABLE
 from scripts.ha_cluster import HACluster, HAClusterError, Node
-from tests.faults.conftest import birth_args, civledger, start_civledger
+from tests.faults.conftest import birth_args, birth_of, civledger, start_civledger
 from tests.faults.invariants import (
     TailingReader,
     assert_models_equal_a_rebuild,
@@ -33,6 +35,7 @@ from tests.faults.invariants import (
     log_positions,
     wait_until,
 )
+from tests.service.server import Server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -418,3 +421,96 @@ def test_a_follower_goes_on_through_a_failover_without_a_restart(
     assert follower.returncode == 0, err
     assert_models_equal_a_rebuild(writer, writer)
     audit_verifies(writer)
+
+
+class VerifyingPartner(threading.Thread):
+    """A partner posting one verification after another to `civledger serve`; every answer
+    is kept with the time it arrived, its status and its transaction."""
+
+    def __init__(self, url: str, key: str, body: dict[str, str]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.key, self.body = url, key, body
+        self.answers: list[tuple[float, int, str | None]] = []
+        self.errors: list[str] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        with httpx.Client(base_url=self.url, headers=headers, timeout=60) as client:
+            while not self.halt.is_set():
+                try:
+                    answer = client.post("/v1/verify", json=self.body)
+                except httpx.HTTPError as error:
+                    self.errors.append(type(error).__name__)
+                    time.sleep(0.2)
+                    continue
+                document = answer.json()
+                transaction = document.get("transaction") if answer.status_code == 200 else None
+                self.answers.append((time.monotonic(), answer.status_code, transaction))
+                if answer.status_code != 200:
+                    time.sleep(0.2)
+
+    def answered_after(self, moment: float | None) -> int:
+        if moment is None:
+            return 0
+        return sum(1 for at, status, _ in self.answers if status == 200 and at > moment)
+
+
+def test_the_service_answers_through_a_failover_and_every_answer_is_logged(
+    ha_cluster: HACluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`civledger serve` on the writers' URL, with a partner verifying all along: while the
+    cluster changes primary it answers 503 (never a 500, never a dropped connection), then
+    answers again from the new primary without a restart; every answer given has its
+    access-log entry on the new primary, once."""
+    writers = ha_cluster.writer_url()
+    reference = "HA-SERVE-1"
+    done = civledger(*birth_args(reference), store=writers)
+    assert done.returncode == 0, done.stderr
+    number = done.stdout.strip()
+    assert civledger("projections", "catch-up", store=writers).returncode == 0
+    added = civledger("admin", "partner", "add", "bank", "--scopes", "verify", store=writers)
+    assert added.returncode == 0, added.stderr
+    key = json.loads(added.stdout)["key"]
+    birth = birth_of(reference)
+    body = {"id_number": number, "name": birth["name"], "born": birth["born"]}
+    body["purpose"] = "an account"
+
+    monkeypatch.setenv("CIVLEDGER_CONNECT_TIMEOUT", "1")
+    server = Server(writers, tmp_path / "server.log")
+    partner = VerifyingPartner(server.url, key, body)
+    partner.start()
+    try:
+        wait_until(lambda: partner.answered_after(0) >= 20, 60, "20 verifications answered")
+        old = ha_cluster.primary()
+        killed_at = time.monotonic()
+        assert ha_cluster.kill_node(old.name), "no process of the primary was found"
+        watch = PromotionWatch(ha_cluster, old.name, killed_at)
+        watch.start()
+        wait_until(lambda: watch.promoted is not None, 120, "another node to be primary")
+        wait_until(
+            lambda: partner.answered_after(watch.promoted) >= 20,
+            120,
+            "20 verifications answered by the new primary",
+        )
+        watch.join_and_report()
+    finally:
+        partner.halt.set()
+        partner.join(timeout=90)
+        server.stop()
+
+    statuses = {status for _, status, _ in partner.answers}
+    assert statuses <= {200, 503}, statuses
+    assert partner.errors == []
+    given = [t for _, status, t in partner.answers if status == 200 and t is not None]
+    assert len(given) == sum(1 for _, status, _ in partner.answers if status == 200)
+    with psycopg.connect(ha_cluster.primary().conninfo(), autocommit=True) as connection:
+        logged = [
+            row[0]
+            for row in connection.execute(
+                f"SELECT txn FROM {ACCESS_LOG_TABLE} WHERE person = %s", (number,)
+            )
+        ]
+    assert sorted(given) == sorted(t for t in logged if t in set(given))
+    assert len(set(logged)) == len(logged)
+    assert "Traceback" not in server.log_text()

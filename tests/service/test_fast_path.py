@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -17,10 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.values import IdNumber
 from infrastructure.access_log import ACCESS_LOG_TABLE
+from infrastructure.eventlog import EVENTS_TABLE, EventLog
+from infrastructure.store_url import StoreURL
 from service.app import Service, ServiceSettings, create_app, served
+from service.reader import RegisterAnswers
 from tests.service.conftest import AN, BINH, populate
-from tests.service.server import cli
+from tests.service.server import BY, cli
 
 #: The headers an answer is compared on, besides its status and body.
 HEADERS = ("content-type", "www-authenticate", "retry-after")
@@ -202,3 +207,52 @@ def test_an_unexpected_error_is_a_bare_500_and_a_log_line_without_the_request(
         }
     assert caplog.messages == ["internal error: RuntimeError"] * 2
     assert number not in caplog.text
+
+
+@pytest.mark.postgres
+def test_on_current_postgres_models_a_verification_is_one_round_trip_on_the_loop(
+    postgres_url: str,
+) -> None:
+    an, _, _ = populate(postgres_url)
+    url = StoreURL.parse(postgres_url)
+    answers = RegisterAnswers(url, url)
+    number = IdNumber.parse_structure(an)
+    born = date.fromisoformat(AN[1])
+
+    async def ask(name: str, person: IdNumber = number) -> tuple[bool, str] | None:
+        return await answers.verify_from_models(person, name, born)
+
+    async def asked_before_and_after_a_death() -> list[tuple[bool, str] | None]:
+        await answers.open_async()
+        try:
+            before = [
+                await ask(AN[0]),
+                await ask("Nguyễn Văn Anh"),
+                await ask(AN[0], IdNumber.parse_structure("001090999999")),
+            ]
+            cli(postgres_url, "record-death", an, "--died-on", "2026-01-05", "--reference",
+                "KT-FAST-1", *BY)  # fmt: skip
+            lagging = await ask(AN[0])  # the models lag: left to the threaded path
+            cli(postgres_url, "projections", "catch-up")
+            return [*before, lagging, await ask(AN[0])]
+        finally:
+            await answers.close_async()
+            answers.close()
+
+    assert asyncio.run(asked_before_and_after_a_death()) == [
+        (True, "active"),
+        (False, "unknown"),
+        (False, "unknown"),
+        None,
+        (True, "deceased"),
+    ]
+
+
+@pytest.mark.postgres
+def test_the_event_logs_table_is_named_as_the_library_names_it(postgres_url: str) -> None:
+    cli(postgres_url, "init")
+    log = EventLog(StoreURL.parse(postgres_url))
+    try:
+        assert log.recorder.events_table_name == EVENTS_TABLE  # type: ignore[attr-defined]
+    finally:
+        log.close()
