@@ -476,13 +476,22 @@ def test_the_service_answers_through_a_failover_and_every_answer_is_logged(
     body = {"id_number": number, "name": birth["name"], "born": birth["born"]}
     body["purpose"] = "an account"
 
+    # The writers' URL with the hosts in the order that matters: the primary, then the standby
+    # that will stay a standby, then the one Patroni will promote. After the kill, a connection
+    # that ignored `target_session_attrs` would settle on the standby and never write again.
+    old = ha_cluster.primary()
+    promoted = ha_cluster.sync_standby()
+    assert promoted is not None
+    stays = next(n for n in ha_cluster.nodes if n.name not in (old.name, promoted))
+    ordered = [old, stays, ha_cluster.node(promoted)]
+    hosts = ",".join(f"127.0.0.1:{node.port}" for node in ordered)
+    store = f"{writers.split('@')[0]}@{hosts}/{writers.split('/')[-1]}"
     monkeypatch.setenv("CIVLEDGER_CONNECT_TIMEOUT", "1")
-    server = Server(writers, tmp_path / "server.log")
+    server = Server(store, tmp_path / "server.log")
     partner = VerifyingPartner(server.url, key, body)
     partner.start()
     try:
         wait_until(lambda: partner.answered_after(0) >= 20, 60, "20 verifications answered")
-        old = ha_cluster.primary()
         killed_at = time.monotonic()
         assert ha_cluster.kill_node(old.name), "no process of the primary was found"
         watch = PromotionWatch(ha_cluster, old.name, killed_at)
