@@ -93,18 +93,29 @@ def _verify_access_log(log: EventLog, trusted: Any, json_out: bool) -> None:
         document["entries"] = document.pop("events")
         emit_json(document)
         return
-    entries = counted(result.events, "access-log entry", "access-log entries")
-    lines = [f"verified: {entries} {'matches' if result.events == 1 else 'match'} the Merkle log"]
+    lines = _verified_lines(
+        result, ("access-log entry", "access-log entries"), ("entry", "entries"), " --access-log"
+    )
+    typer.echo("\n".join(lines))
+
+
+def _verified_lines(
+    result: Any, counted_as: tuple[str, str], unlogged_as: tuple[str, str], checkpoint: str
+) -> list[str]:
+    """What `audit verify` prints of a Merkle log's verification (the event log's or the
+    access log's): how much matched, how much is not logged yet, the checkpoints checked."""
+    matches = "matches" if result.events == 1 else "match"
+    lines = [f"verified: {counted(result.events, *counted_as)} {matches} the Merkle log"]
     if result.events > result.logged:
         unlogged = result.events - result.logged
         lines.append(
-            f"  {counted(unlogged, 'entry', 'entries')} {'is' if unlogged == 1 else 'are'} not "
-            "logged yet (run `civledger audit checkpoint --access-log`)"
+            f"  {counted(unlogged, *unlogged_as)} {'is' if unlogged == 1 else 'are'} not logged "
+            f"yet (run `civledger audit checkpoint{checkpoint}`)"
         )
     lines.append(f"  stored checkpoints checked: {result.checkpoints_checked}")
     if result.trusted is not None:
         lines.append(f"  the log extends your checkpoint of size {result.trusted.size}")
-    typer.echo("\n".join(lines))
+    return lines
 
 
 def register(app: typer.Typer) -> None:
@@ -172,17 +183,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json({**result.document(), "clerks": clerks.document()})
             return
-        matches = "matches" if result.events == 1 else "match"
-        lines = [f"verified: {counted(result.events, 'event')} {matches} the Merkle log"]
-        if result.events > result.logged:
-            unlogged = result.events - result.logged
-            lines.append(
-                f"  {counted(unlogged, 'event')} {'is' if unlogged == 1 else 'are'} not logged "
-                "yet (run `civledger audit checkpoint`)"
-            )
-        lines.append(f"  stored checkpoints checked: {result.checkpoints_checked}")
-        if result.trusted is not None:
-            lines.append(f"  the log extends your checkpoint of size {result.trusted.size}")
+        lines = _verified_lines(result, ("event", "events"), ("event", "events"), "")
         lines += clerks.lines()
         typer.echo("\n".join(lines))
 
